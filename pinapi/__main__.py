@@ -1,0 +1,22 @@
+"""``python -m pinapi``: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._run import add_run_parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pinapi", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_run_parser(sub)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""CONFIG_DEBUG_GET_USER_PAGES_REFERENCES: a redundant exact pin count per
+folio (a page extension), so that ``put_page()`` can tell when it drops a
+reference a live pin owns, and say where that pin was taken."""
+
+from __future__ import annotations
+
+import errno
+import warnings
+from typing import Callable, Final
+
+from ._errors import PinnedPagePutWarning, err
+from ._fs import AddressSpace
+from ._page import Folio, Page, kernel_lock, vmstat
+from ._track import tracking
+
+__all__ = ["debug", "set_debug_pins", "debug_pins_enabled"]
+
+
+class _Debug:
+    enabled = False
+    page_ext: dict[Folio, int] = {}
+    #: Names where the pin on a folio was taken (set by the ledger).
+    describe_pin: Callable[[Folio], str] = staticmethod(lambda folio: "unknown")
+
+    def account(self, pages: list[Page], sign: int) -> None:
+        ext = self.page_ext
+        for page in pages:
+            folio = page.folio
+            n = ext.get(folio, 0) + sign
+            if n:
+                ext[folio] = n
+            else:
+                del ext[folio]
+
+    def check_put(self, folio: Folio) -> None:
+        pins = self.page_ext.get(folio)
+        if not pins:
+            return
+        structural = folio._mapcount + (1 if isinstance(folio.mapping, AddressSpace) else 0)
+        if folio._refcount - 1 < tracking.strategy.pin_refs(folio, pins) + structural:
+            warnings.warn(
+                f"put_page() on a pinned page {folio!r}: that reference belongs to the pin "
+                f"taken at {self.describe_pin(folio)}; release pins with unpin_user_page()",
+                PinnedPagePutWarning,
+                stacklevel=4,
+            )
+
+
+debug: Final = _Debug()
+
+
+def set_debug_pins(enabled: bool) -> None:
+    """Turn the debug pin counter on or off; EBUSY while pins are live."""
+    with kernel_lock:
+        if vmstat.nr_foll_pin_acquired != vmstat.nr_foll_pin_released or debug.page_ext:
+            raise err(errno.EBUSY, "the debug pin counter changes only while no pin is live")
+        debug.enabled = enabled
+
+
+def debug_pins_enabled() -> bool:
+    return debug.enabled

@@ -1,0 +1,254 @@
+"""The GUP engine: the one page-table walk behind every entry point.
+
+``__get_user_pages`` validates flags as ``is_valid_gup_args`` does, walks the
+VMAs, checks their permissions, faults pages in, and grabs each folio once for
+all of its pages in the range (a plain reference for FOLL_GET, a pin through
+the current tracking strategy for FOLL_PIN). ``__gup_longterm_locked`` adds the
+FOLL_LONGTERM rules. It returns what it got plus the error that stopped it, so
+each caller states its own partial-result contract.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+from typing import Final
+
+from ._errors import KernelError, err
+from ._mm import MM, PMD_SHIFT, PTRS_PER_PTE, TASK_SIZE, VM, VMA
+from ._page import (
+    PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, Page, Zone, folio_put, vmstat,
+)  # fmt: skip
+from ._track import tracking, try_get_folio
+
+__all__ = [
+    "FOLL", "FOLL_WRITE", "FOLL_FORCE", "FOLL_LONGTERM", "FOLL_GET", "FOLL_PIN",
+    "is_valid_gup_args", "check_range", "get_user_pages_locked", "gup_put_pages",
+    "grab_folio", "put_folio_refs",
+]  # fmt: skip
+
+
+class FOLL(enum.IntFlag):
+    """``gup_flags``. GET and PIN are internal: set by the entry point."""
+
+    WRITE = 0x01
+    GET = 0x04
+    FORCE = 0x10
+    LONGTERM = 0x400
+    PIN = 0x20000
+
+
+FOLL_WRITE: Final = FOLL.WRITE
+FOLL_FORCE: Final = FOLL.FORCE
+FOLL_LONGTERM: Final = FOLL.LONGTERM
+FOLL_GET: Final = FOLL.GET
+FOLL_PIN: Final = FOLL.PIN
+_CALLER_FLAGS: Final = FOLL.WRITE | FOLL.FORCE | FOLL.LONGTERM
+
+
+def is_valid_gup_args(gup_flags: int, to_set: FOLL) -> FOLL:
+    """The flags a caller may pass, plus *to_set* (FOLL_GET or FOLL_PIN)."""
+    if gup_flags & (FOLL.PIN | FOLL.GET):
+        raise err(errno.EINVAL, "FOLL_PIN and FOLL_GET are set by GUP itself, never by callers: "
+                                "use vaddr_pin_pages() to pin")  # fmt: skip
+    if gup_flags & ~_CALLER_FLAGS:
+        raise err(errno.EINVAL, f"unknown gup_flags {gup_flags & ~_CALLER_FLAGS:#x}")
+    flags = FOLL(gup_flags) | to_set
+    if flags & FOLL.LONGTERM and not flags & FOLL.PIN:
+        raise err(errno.EINVAL, "FOLL_LONGTERM requires FOLL_PIN: use vaddr_pin_pages()")
+    return flags
+
+
+def check_range(start: int, nr_pages: int) -> int:
+    """Validate ``[start, start + nr_pages pages)``; returns its end."""
+    if nr_pages <= 0:
+        raise err(errno.EINVAL, f"nr_pages must be positive, got {nr_pages}")
+    if start < 0 or start % PAGE_SIZE:
+        raise err(errno.EINVAL, f"start {start:#x} is not a page-aligned user address")
+    end = start + (nr_pages << PAGE_SHIFT)
+    if end >= 1 << 64:
+        raise err(errno.EOVERFLOW, "range wraps past the top of the address space")
+    if end > TASK_SIZE:
+        raise err(errno.EFAULT, "range extends beyond TASK_SIZE")
+    return end
+
+
+def check_vma_flags(vma: VMA, flags: FOLL) -> None:
+    """May GUP take pages from *vma* with *flags*?"""
+    if vma.vm_flags & (VM.IO | VM.PFNMAP):
+        raise err(errno.EFAULT, "VM_IO/VM_PFNMAP mappings have no struct pages to grab")
+    if flags & FOLL.WRITE:
+        if not vma.vm_flags & VM.WRITE and not (flags & FOLL.FORCE and not vma.is_shared):
+            raise err(errno.EFAULT, "FOLL_WRITE needs a writable mapping (FOLL_FORCE only breaks COW)")
+    elif not vma.vm_flags & VM.READ and not flags & FOLL.FORCE:
+        raise err(errno.EFAULT, "the mapping is not readable")
+    if flags & FOLL.LONGTERM and vma.vm_file is not None:
+        fs = vma.vm_file.inode.fs
+        if fs.dax:
+            raise err(errno.EOPNOTSUPP, "FOLL_LONGTERM is refused on fsdax mappings")
+        if flags & FOLL.WRITE and vma.is_shared and fs.dirty_tracking:
+            raise err(errno.EFAULT, f"writable FOLL_LONGTERM pin of a shared {fs.name} mapping: "
+                                    "the filesystem tracks dirty pages")  # fmt: skip
+
+
+def grab_folio(folio: Folio, refs: int, flags: FOLL) -> bool:
+    """``try_grab_folio()``: one atomic update for *refs* pages of *folio*.
+    The zero page is never really grabbed."""
+    if folio is ZERO_FOLIO:
+        return True
+    if flags & FOLL.PIN:
+        if not tracking.strategy.try_grab_pin(folio, refs):
+            return False
+        vmstat.nr_foll_pin_acquired += refs
+    elif not try_get_folio(folio, refs):
+        return False
+    vmstat.nr_refcount_ops += 1
+    return True
+
+
+def put_folio_refs(folio: Folio, refs: int, flags: FOLL) -> None:
+    """``gup_put_folio()``: undo ``grab_folio``."""
+    if folio is ZERO_FOLIO:
+        return
+    if flags & FOLL.PIN:
+        tracking.strategy.put_pin(folio, refs)
+        vmstat.nr_foll_pin_released += refs
+    else:
+        folio_put(folio, refs)
+    vmstat.nr_refcount_ops += 1
+
+
+def gup_put_pages(pages: list[Page], flags: FOLL) -> None:
+    """Release *pages* grabbed with *flags*, one update per run of a folio."""
+    prev: Folio | None = None
+    run = 0
+    for page in pages:
+        folio = page.folio
+        if folio is prev:
+            run += 1
+            continue
+        if prev is not None:
+            put_folio_refs(prev, run, flags)
+        prev, run = folio, 1
+    if prev is not None:
+        put_folio_refs(prev, run, flags)
+
+
+def _grab_run(pages: list[Page], flags: FOLL) -> int:
+    """Grab every page of *pages*; returns how many were grabbed before a
+    refusal (a folio's pages are grabbed together or not at all)."""
+    prev: Folio | None = None
+    run = 0
+    done = 0
+    for page in pages:
+        folio = page.folio
+        if folio is prev:
+            run += 1
+            continue
+        if prev is not None:
+            if not grab_folio(prev, run, flags):
+                return done
+            done += run
+        prev, run = folio, 1
+    if prev is not None:
+        if not grab_folio(prev, run, flags):
+            return done
+        done += run
+    return done
+
+
+def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL) -> tuple[list[Page], KernelError | None]:
+    """Grab ``[start, end)``. Returns the pages grabbed, in order, and the
+    error that stopped the walk early (None when complete)."""
+    pages: list[Page] = []
+    write = bool(flags & FOLL.WRITE)
+    unshare = bool(flags & FOLL.PIN) and not write
+    addr = start
+    try:
+        while addr < end:
+            vma = mm.find_vma(addr)
+            if vma is None:
+                raise err(errno.EFAULT, f"no VMA maps {addr:#x}")
+            check_vma_flags(vma, flags)
+            mask, bad = vma.fault_condition(write, unshare)
+            stop = min(end, vma.vm_end)
+            while addr < stop:
+                entry = mm.pgd.get(addr >> PMD_SHIFT)
+                if type(entry) is Folio:
+                    if entry.flags & mask == bad:
+                        mm.handle_mm_fault(vma, addr, write, unshare)
+                        continue
+                    base = addr & ~(entry.size - 1)
+                    chunk_end = min(stop, base + entry.size)
+                    first = (addr - base) >> PAGE_SHIFT
+                    nr = (chunk_end - addr) >> PAGE_SHIFT
+                    if not grab_folio(entry, nr, flags):
+                        raise err(errno.ENOMEM, f"_refcount of {entry!r} would overflow")
+                    pages += [Page(entry, i) for i in range(first, first + nr)]
+                    addr = chunk_end
+                    continue
+                chunk_end = min(stop, (addr | (PMD_SIZE - 1)) + 1)
+                if entry is None:
+                    mm.handle_mm_fault(vma, addr, write, unshare)
+                    continue
+                assert isinstance(entry, list)
+                i0 = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+                chunk = entry[i0 : i0 + ((chunk_end - addr) >> PAGE_SHIFT)]
+                for n, page in enumerate(chunk):
+                    if page is None or page.folio.flags & mask == bad:
+                        chunk = chunk[:n]
+                        chunk_end = addr + (n << PAGE_SHIFT)
+                        break
+                done = _grab_run(chunk, flags)  # type: ignore[arg-type]
+                pages += chunk[:done]  # type: ignore[arg-type]
+                if done < len(chunk):
+                    raise err(errno.ENOMEM, f"_refcount of {chunk[done]!r} would overflow")
+                if chunk_end == addr:
+                    mm.handle_mm_fault(vma, addr, write, unshare)
+                addr = chunk_end
+    except KernelError as e:
+        return pages, e
+    return pages, None
+
+
+def get_user_pages_locked(mm: MM, start: int, nr_pages: int, gup_flags: int, to_set: FOLL,
+                          ) -> tuple[list[Page], KernelError | None, FOLL]:  # fmt: skip
+    """Validate everything that can be validated up front (raising with
+    nothing grabbed), then walk; FOLL_LONGTERM goes through
+    ``__gup_longterm_locked``."""
+    flags = is_valid_gup_args(gup_flags, to_set)
+    end = check_range(start, nr_pages)
+    mm._check_live()
+    if flags & FOLL.PIN:
+        mm.has_pinned = True
+    if flags & FOLL.LONGTERM:
+        pages, error = __gup_longterm_locked(mm, start, end, flags)
+    else:
+        pages, error = __get_user_pages(mm, start, end, flags)
+    return pages, error, flags
+
+
+_MIGRATE_RETRIES: Final = 3
+
+
+def __gup_longterm_locked(mm: MM, start: int, end: int, flags: FOLL) -> tuple[list[Page], KernelError | None]:
+    """FOLL_LONGTERM: all or nothing, and nothing left in ZONE_MOVABLE or CMA.
+    Pages there are unpinned, migrated to ZONE_NORMAL, and the range pinned
+    again; on any failure everything is already unpinned."""
+    from ._migrate import migrate_folio
+
+    for _ in range(_MIGRATE_RETRIES):
+        pages, error = __get_user_pages(mm, start, end, flags)
+        if error is not None:
+            gup_put_pages(pages, flags)
+            return [], error
+        movable = {id(p.folio): p.folio for p in pages if p.folio.zone is not Zone.NORMAL}
+        if not movable:
+            return pages, None
+        gup_put_pages(pages, flags)
+        for folio in movable.values():
+            try:
+                migrate_folio(folio, Zone.NORMAL)
+            except KernelError as e:
+                return [], e
+    return [], err(errno.ENOMEM, "FOLL_LONGTERM: pages kept landing in a movable zone")

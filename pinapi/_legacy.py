@@ -1,0 +1,123 @@
+"""The plain-reference API: ``get_user_pages()`` and ``struct page`` calls.
+
+These take and drop ordinary references (FOLL_GET). They are right for code
+that only manipulates ``struct page`` (cases 3 and 4 of pin_user_pages.rst) and
+wrong for code that touches the page's data, which must pin.
+
+Partial results follow the kernel: ``get_user_pages()`` returns the pages it got,
+possibly fewer than asked, and the caller must ``put_page()`` each one; it
+raises only when it got none.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterable
+
+from typing_extensions import deprecated
+
+from ._debug import debug
+from ._errors import err
+from ._gup import FOLL, get_user_pages_locked, grab_folio, put_folio_refs
+from ._mm import MM, VM, VMA
+from ._page import PG, Page, kernel_lock
+from ._pin import PinnedPage, folio_mark_dirty
+from ._task import current_mm
+
+__all__ = [
+    "get_user_pages",
+    "get_user_pages_remote",
+    "follow_page",
+    "get_page",
+    "put_page",
+    "release_pages",
+    "set_page_dirty",
+    "set_page_dirty_lock",
+]
+
+
+def _require_page(page: object, fn: str) -> Page:
+    if isinstance(page, PinnedPage):
+        raise TypeError(f"{fn}() cannot release a pin taken by vaddr_pin_pages(): use unpin_user_page()")
+    if not isinstance(page, Page):
+        raise TypeError(f"{fn}() expects a Page, got {type(page).__name__}")
+    return page
+
+
+def get_user_pages_remote(mm: MM, start: int, nr_pages: int, gup_flags: int) -> list[Page]:
+    """Take a plain reference on up to *nr_pages* pages of *mm* from *start*.
+    A short list is a partial result the caller owns; raises if none."""
+    with kernel_lock:
+        pages, error, _ = get_user_pages_locked(mm, start, nr_pages, gup_flags, FOLL.GET)
+        if error is not None and not pages:
+            raise error
+        return pages
+
+
+@deprecated("get_user_pages() takes plain references: to touch page data use vaddr_pin_pages()")
+def get_user_pages(start: int, nr_pages: int, gup_flags: int) -> list[Page]:
+    """``get_user_pages_remote()`` on the current MM."""
+    return get_user_pages_remote(current_mm(), start, nr_pages, gup_flags)
+
+
+def follow_page(vma: VMA, address: int, foll_flags: int = 0) -> Page | None:
+    """The page mapped at *address* with a plain reference, or None if nothing
+    is mapped there; never faults. For code that only touches ``struct page``."""
+    with kernel_lock:
+        flags = FOLL(foll_flags)
+        if flags & ~FOLL.WRITE:
+            raise err(errno.EINVAL, "follow_page() takes only FOLL_WRITE")
+        if not vma.vm_start <= address < vma.vm_end:
+            raise err(errno.EFAULT, f"{address:#x} is outside {vma!r}")
+        page = vma.vm_mm.lookup(address & ~0xFFF)
+        if page is None or (flags & FOLL.WRITE and not vma.vm_flags & VM.WRITE):
+            return None
+        if not grab_folio(page.folio, 1, FOLL.GET):
+            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
+        return page
+
+
+def get_page(page: Page) -> None:
+    """Take one more plain reference on a page the caller holds."""
+    page = _require_page(page, "get_page")
+    with kernel_lock:
+        if not grab_folio(page.folio, 1, FOLL.GET):
+            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
+
+
+def put_page(page: Page) -> None:
+    """Drop one plain reference. With the debug pin counter on, warns when
+    that reference belongs to a live pin."""
+    page = _require_page(page, "put_page")
+    with kernel_lock:
+        if debug.enabled:
+            debug.check_put(page.folio)
+        put_folio_refs(page.folio, 1, FOLL.GET)
+
+
+def release_pages(pages: Iterable[Page]) -> None:
+    """``put_page()`` each page; all are checked before any is dropped."""
+    checked = [_require_page(p, "release_pages") for p in pages]
+    with kernel_lock:
+        for page in checked:
+            if debug.enabled:
+                debug.check_put(page.folio)
+            put_folio_refs(page.folio, 1, FOLL.GET)
+
+
+def set_page_dirty(page: Page) -> None:
+    """Mark the page's folio dirty; the caller holds the folio lock or knows
+    the mapping cannot go away."""
+    page = _require_page(page, "set_page_dirty")
+    with kernel_lock:
+        folio_mark_dirty(page.folio)
+
+
+def set_page_dirty_lock(page: Page) -> None:
+    """Lock the folio, mark it dirty, unlock it."""
+    page = _require_page(page, "set_page_dirty_lock")
+    with kernel_lock:
+        folio = page.folio
+        folio.flags |= PG.locked
+        folio_mark_dirty(folio)
+        folio.flags &= ~PG.locked

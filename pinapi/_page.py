@@ -1,0 +1,373 @@
+"""Physical memory: folios, pages, zones, the page allocator and vmstat.
+
+A folio is the unit that owns the counts (``_refcount``, ``_pincount``,
+``_mapcount``) and the flags; a ``Page`` is a view of one 4 KiB base page of a
+folio. Data is allocated lazily per base page: a page never written reads as
+zeroes and costs nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from typing import Final, final
+
+from ._errors import KernelBug
+
+__all__ = [
+    "PAGE_SHIFT",
+    "PAGE_SIZE",
+    "HPAGE_PMD_ORDER",
+    "HPAGE_PUD_ORDER",
+    "PMD_SIZE",
+    "PUD_SIZE",
+    "GUP_PIN_COUNTING_BIAS",
+    "REFCOUNT_MAX",
+    "Zone",
+    "PG",
+    "Folio",
+    "Page",
+    "ZERO_FOLIO",
+    "VmStat",
+    "vmstat",
+    "alloc_folio",
+    "alloc_zone",
+    "folio_get",
+    "folio_put",
+    "kernel_lock",
+]
+
+PAGE_SHIFT: Final = 12
+PAGE_SIZE: Final = 1 << PAGE_SHIFT
+HPAGE_PMD_ORDER: Final = 9  # 2 MiB transparent huge page / hugetlb page
+HPAGE_PUD_ORDER: Final = 18  # 1 GiB hugetlb page
+PMD_SIZE: Final = PAGE_SIZE << HPAGE_PMD_ORDER
+PUD_SIZE: Final = PAGE_SIZE << HPAGE_PUD_ORDER
+GUP_PIN_COUNTING_BIAS: Final = 1 << 10
+REFCOUNT_MAX: Final = (1 << 31) - 1  # _refcount is a 32-bit atomic_t
+
+#: Atomic operations and the mmap lock are modelled by one lock: every public
+#: entry point holds it, so counts stay exact under threads.
+kernel_lock: Final = threading.RLock()
+
+
+class Zone(enum.Enum):
+    """Where a folio lives. Long-term pins must not stay in MOVABLE or CMA."""
+
+    NORMAL = "Normal"
+    MOVABLE = "Movable"
+    CMA = "CMA"
+
+
+class PG(enum.IntFlag):
+    """Folio flags that matter to pinning. ``anon`` stands for the
+    PAGE_MAPPING_ANON bit of ``->mapping``; ``private`` means buffers are
+    attached; ``dma_pinned`` is the page-flag tracking strategy's bit."""
+
+    locked = 1 << 0
+    dirty = 1 << 1
+    writeback = 1 << 2
+    private = 1 << 3
+    anon = 1 << 4
+    anon_exclusive = 1 << 5
+    reserved = 1 << 6
+    hugetlb = 1 << 7
+    dma_pinned = 1 << 8
+
+
+class VmStat:
+    """The /proc/vmstat counters the model keeps (``nr_refcount_ops`` is the
+    model's own: one per update of a folio's counts for a grab or a release,
+    ``_refcount`` and ``_pincount`` of one folio counting once)."""
+
+    __slots__ = (
+        "nr_foll_pin_acquired",
+        "nr_foll_pin_released",
+        "nr_refcount_ops",
+        "nr_folios_allocated",
+        "nr_folios_freed",
+        "pgfault",
+        "thp_fault_alloc",
+        "cow_fault",
+        "pgmigrate_success",
+    )
+
+    nr_foll_pin_acquired: int
+    nr_foll_pin_released: int
+    nr_refcount_ops: int
+    nr_folios_allocated: int
+    nr_folios_freed: int
+    pgfault: int
+    thp_fault_alloc: int
+    cow_fault: int
+    pgmigrate_success: int
+
+    def __init__(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, 0)
+
+    def snapshot(self) -> dict[str, int]:
+        """A copy of every counter, for diffing before and after."""
+        with kernel_lock:
+            return {name: getattr(self, name) for name in self.__slots__}
+
+
+vmstat: Final = VmStat()
+
+
+@final
+class Folio:
+    """A physically contiguous, naturally aligned run of ``1 << order`` pages."""
+
+    __slots__ = (
+        "_refcount",
+        "_pincount",
+        "_mapcount",
+        "flags",
+        "order",
+        "zone",
+        "pfn",
+        "mapping",
+        "index",
+        "_data",
+        "__weakref__",
+    )
+
+    _refcount: int
+    _pincount: int
+    _mapcount: int
+    flags: int
+    order: int
+    zone: Zone
+    pfn: int
+    mapping: object | None  # an AddressSpace for page-cache folios
+    index: int  # offset in the file, in pages
+    _data: bytearray | dict[int, bytearray] | None
+
+    def __init__(self, order: int, zone: Zone, pfn: int) -> None:
+        self._refcount = 1
+        self._pincount = 0
+        self._mapcount = 0
+        self.flags = 0
+        self.order = order
+        self.zone = zone
+        self.pfn = pfn
+        self.mapping = None
+        self.index = 0
+        self._data = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Folio pfn={self.pfn:#x} order={self.order} ref={self._refcount}"
+            f" pin={self._pincount} map={self._mapcount} {PG(self.flags)!r}>"
+        )
+
+    @property
+    def nr_pages(self) -> int:
+        return 1 << self.order
+
+    @property
+    def size(self) -> int:
+        return PAGE_SIZE << self.order
+
+    def refcount(self) -> int:
+        """``folio_ref_count()``."""
+        return self._refcount
+
+    def pincount(self) -> int:
+        """``_pincount`` of a large folio (always 0 for an order-0 folio)."""
+        return self._pincount
+
+    def mapcount(self) -> int:
+        """How many page-table entries map this folio."""
+        return self._mapcount
+
+    def test(self, flag: PG) -> bool:
+        return bool(self.flags & flag)
+
+    def page(self, index: int) -> Page:
+        """``folio_page()``: the *index*-th base page."""
+        if not 0 <= index < (1 << self.order):
+            raise IndexError(f"page {index} of an order-{self.order} folio")
+        return Page(self, index)
+
+    # Data, allocated lazily per base page.
+    def _subpage(self, i: int, create: bool) -> bytearray | None:
+        data = self._data
+        if self.order == 0:
+            if data is None and create:
+                data = self._data = bytearray(PAGE_SIZE)
+            assert not isinstance(data, dict)
+            return data
+        if data is None:
+            if not create:
+                return None
+            data = self._data = {}
+        assert isinstance(data, dict)
+        buf = data.get(i)
+        if buf is None and create:
+            buf = data[i] = bytearray(PAGE_SIZE)
+        return buf
+
+    def read(self, offset: int, length: int) -> bytes:
+        """Read *length* bytes at byte *offset* of the folio."""
+        self._check_range(offset, length)
+        out = bytearray()
+        while length:
+            i, off = divmod(offset, PAGE_SIZE)
+            n = min(length, PAGE_SIZE - off)
+            buf = self._subpage(i, False)
+            out += buf[off : off + n] if buf is not None else bytes(n)
+            offset += n
+            length -= n
+        return bytes(out)
+
+    def write(self, offset: int, data: bytes) -> None:
+        """Write *data* at byte *offset* of the folio."""
+        self._check_range(offset, len(data))
+        pos = 0
+        while pos < len(data):
+            i, off = divmod(offset + pos, PAGE_SIZE)
+            n = min(len(data) - pos, PAGE_SIZE - off)
+            buf = self._subpage(i, True)
+            assert buf is not None
+            buf[off : off + n] = data[pos : pos + n]
+            pos += n
+
+    def copy_data_from(self, src: Folio) -> None:
+        """``folio_copy()``: take *src*'s bytes (same size)."""
+        assert src.order == self.order
+        data = src._data
+        if data is None:
+            self._data = None
+        elif isinstance(data, dict):
+            self._data = {i: bytearray(b) for i, b in data.items()}
+        else:
+            self._data = bytearray(data)
+
+    def _check_range(self, offset: int, length: int) -> None:
+        if offset < 0 or length < 0 or offset + length > (PAGE_SIZE << self.order):
+            raise KernelBug(f"access [{offset}, {offset + length}) outside {self!r}")
+
+
+@final
+class Page:
+    """One base page of a folio: ``folio_page(folio, index)``."""
+
+    __slots__ = ("folio", "index")
+
+    folio: Folio
+    index: int
+
+    def __init__(self, folio: Folio, index: int) -> None:
+        self.folio = folio
+        self.index = index
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Page)
+            and other.folio is self.folio
+            and other.index == self.index
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self.folio), self.index))
+
+    def __repr__(self) -> str:
+        return f"<Page pfn={self.pfn:#x} of {self.folio!r}>"
+
+    @property
+    def pfn(self) -> int:
+        return self.folio.pfn + self.index
+
+    def read(self, offset: int = 0, length: int = PAGE_SIZE) -> bytes:
+        if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
+            raise KernelBug(f"access [{offset}, {offset + length}) outside a page")
+        return self.folio.read(self.index * PAGE_SIZE + offset, length)
+
+    def write(self, offset: int, data: bytes) -> None:
+        if offset < 0 or offset + len(data) > PAGE_SIZE:
+            raise KernelBug(f"access [{offset}, {offset + len(data)}) outside a page")
+        self.folio.write(self.index * PAGE_SIZE + offset, data)
+
+
+class _Allocator:
+    """Hands out naturally aligned pfns; frees return nothing to reuse, so a
+    stale pointer to a freed folio is always detectable."""
+
+    def __init__(self) -> None:
+        self.next_pfn = 0x100
+        self.zone = Zone.NORMAL
+
+    def alloc(self, order: int, zone: Zone | None) -> Folio:
+        align = 1 << order
+        pfn = (self.next_pfn + align - 1) & ~(align - 1)
+        self.next_pfn = pfn + align
+        vmstat.nr_folios_allocated += 1
+        return Folio(order, zone or self.zone, pfn)
+
+
+_allocator: Final = _Allocator()
+
+
+def alloc_folio(order: int = 0, zone: Zone | None = None) -> Folio:
+    """``folio_alloc()``: a new folio with ``_refcount`` 1, owned by the caller.
+    *zone* defaults to where user pages currently go (see ``alloc_zone``)."""
+    with kernel_lock:
+        return _allocator.alloc(order, zone)
+
+
+class alloc_zone:
+    """Context manager: user pages faulted in meanwhile come from *zone*
+    (think movablecore= or a CMA area)."""
+
+    def __init__(self, zone: Zone) -> None:
+        self._zone = zone
+        self._saved = Zone.NORMAL
+
+    def __enter__(self) -> Zone:
+        with kernel_lock:
+            self._saved = _allocator.zone
+            _allocator.zone = self._zone
+        return self._zone
+
+    def __exit__(self, *exc: object) -> None:
+        with kernel_lock:
+            _allocator.zone = self._saved
+
+
+def _free_folio(folio: Folio) -> None:
+    if folio._mapcount or folio._pincount:
+        raise KernelBug(f"freeing a mapped or pinned folio {folio!r}")
+    folio._data = None
+    folio.mapping = None
+    folio.flags = 0
+    vmstat.nr_folios_freed += 1
+
+
+def folio_get(folio: Folio, refs: int = 1) -> None:
+    """Take *refs* plain references on a folio the caller already holds."""
+    if folio._refcount <= 0:
+        raise KernelBug(f"reference taken on a freed folio {folio!r}")
+    if folio._refcount > REFCOUNT_MAX - refs:
+        raise KernelBug(f"_refcount overflow on {folio!r}")
+    folio._refcount += refs
+
+
+def folio_put(folio: Folio, refs: int = 1) -> None:
+    """Drop *refs* references; the folio is freed when ``_refcount`` hits 0."""
+    if folio.flags & PG.reserved:
+        return
+    new = folio._refcount - refs
+    if new < 0:
+        raise KernelBug(f"_refcount underflow on {folio!r}")
+    folio._refcount = new
+    if new == 0:
+        _free_folio(folio)
+
+
+#: The shared zero page: mapped for reads of never-written anonymous memory;
+#: never refcounted, never really pinned.
+ZERO_FOLIO: Final = alloc_folio(0)
+ZERO_FOLIO.flags = PG.reserved
+vmstat.nr_folios_allocated = 0

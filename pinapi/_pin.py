@@ -1,0 +1,359 @@
+"""The pin API: ``vaddr_pin_pages()`` and its opaque handles.
+
+A pin is taken by ``vaddr_pin_pages()`` on behalf of a ``VaddrPin`` owner and
+comes back as a ``PinnedPages`` batch of ``PinnedPage`` handles. A handle is not
+a ``Page``: only the unpin functions release it, exactly once, and it refuses
+use after release. Every live pin is in the ledger with its owner, range,
+flags and call site.
+
+Partial results: ``vaddr_pin_pages()`` is all or nothing. If any page of the
+range cannot be pinned it unpins what it took and raises; a caller never owns
+a short result.
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import sys
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from types import CodeType
+from typing import Final, final, overload
+
+from ._debug import debug
+from ._errors import err
+from ._fs import AddressSpace, File
+from ._gup import FOLL, get_user_pages_locked, gup_put_pages
+from ._mm import MM
+from ._page import PG, Folio, Page, kernel_lock
+from ._task import current_mm
+from ._track import tracking
+
+__all__ = [
+    "VaddrPin",
+    "PinnedPage",
+    "PinnedPages",
+    "PinRecord",
+    "vaddr_pin_pages",
+    "unpin_user_page",
+    "unpin_user_pages",
+    "unpin_user_pages_dirty_lock",
+    "vaddr_unpin_pages_dirty_lock",
+    "page_maybe_dma_pinned",
+    "folio_maybe_dma_pinned",
+    "pin_ledger",
+    "folio_mark_dirty",
+    "call_site",
+]
+
+
+@final
+class VaddrPin:
+    """``struct vaddr_pin``: who holds a pin, an MM and/or a file."""
+
+    __slots__ = ("mm", "file")
+
+    def __init__(self, mm: MM | None = None, file: File | None = None) -> None:
+        self.mm = mm
+        self.file = file
+
+    def __repr__(self) -> str:
+        return f"VaddrPin(mm={self.mm!r}, file={self.file!r})"
+
+
+def call_site() -> tuple[CodeType, int]:
+    """The first frame outside pinapi: where a pin is being taken."""
+    f = sys._getframe(2)
+    while f.f_back is not None and f.f_globals.get("__name__", "").startswith("pinapi."):
+        f = f.f_back
+    return f.f_code, f.f_lineno
+
+
+_seq: Final = itertools.count(1)
+
+
+@final
+class PinRecord:
+    """A ledger entry: the live pins of one pinning call."""
+
+    __slots__ = ("seq", "owner", "mm", "start", "nr_pages", "flags", "_site", "live", "__weakref__")
+
+    def __init__(self, owner: VaddrPin, mm: MM, start: int, nr_pages: int, flags: FOLL,
+                 site: tuple[CodeType, int]) -> None:  # fmt: skip
+        self.seq = next(_seq)
+        self.owner = owner
+        self.mm = mm
+        self.start = start
+        self.nr_pages = nr_pages
+        self.flags = flags
+        self._site = site
+        self.live = nr_pages
+
+    @property
+    def site(self) -> str:
+        """``file:line (function)`` of the pinning call."""
+        code, line = self._site
+        return f"{code.co_filename}:{line} ({code.co_name})"
+
+    @property
+    def orphaned(self) -> bool:
+        """The pinning process has exited; the holder still owns the pins."""
+        return self.mm.dead
+
+    def __repr__(self) -> str:
+        return (
+            f"<PinRecord #{self.seq} {self.owner!r} {self.start:#x}+{self.nr_pages}p"
+            f" live={self.live} {self.flags!r}{' orphaned' if self.orphaned else ''} at {self.site}>"
+        )
+
+
+class _Ledger:
+    def __init__(self) -> None:
+        self.records: dict[int, PinRecord] = {}
+        self.batches: dict[int, PinnedPages] = {}
+
+    def describe(self, folio: Folio) -> str:
+        for seq, batch in self.batches.items():
+            if any(p.folio is folio for p in batch._pages):
+                return self.records[seq].site
+        return "an unknown site"
+
+
+_ledger: Final = _Ledger()
+debug.describe_pin = _ledger.describe
+
+
+def pin_ledger() -> list[PinRecord]:
+    """Every pinning call with pins still live, oldest first."""
+    with kernel_lock:
+        return sorted(_ledger.records.values(), key=lambda r: r.seq)
+
+
+@final
+class PinnedPage:
+    """One pinned base page. Release with ``unpin_user_page(s)``; never a ``Page``."""
+
+    __slots__ = ("_batch", "_i")
+
+    _batch: PinnedPages
+    _i: int
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("PinnedPage has no public constructor: pins come from vaddr_pin_pages()")
+
+    @classmethod
+    def _new(cls, batch: PinnedPages, i: int) -> PinnedPage:
+        self = object.__new__(cls)
+        self._batch = batch
+        self._i = i
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PinnedPage) and other._batch is self._batch and other._i == self._i
+
+    def __hash__(self) -> int:
+        return hash((id(self._batch), self._i))
+
+    def __repr__(self) -> str:
+        state = "pinned" if self._batch._live[self._i] else "released"
+        return f"<PinnedPage {self._batch._pages[self._i]!r} {state}>"
+
+    def _page(self) -> Page:
+        if not self._batch._live[self._i]:
+            raise err(errno.EINVAL, "use of a PinnedPage after it was unpinned")
+        return self._batch._pages[self._i]
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self._batch._live[self._i])
+
+    def read(self, offset: int = 0, length: int = 4096) -> bytes:
+        """The device (or CPU) reads the pinned page's data."""
+        with kernel_lock:
+            return self._page().read(offset, length)
+
+    def write(self, offset: int, data: bytes) -> None:
+        """The device (or CPU) writes the pinned page's data."""
+        with kernel_lock:
+            self._page().write(offset, data)
+
+
+@final
+class PinnedPages(Sequence[PinnedPage]):
+    """The pages pinned by one ``vaddr_pin_pages()`` call, in address order.
+    As a context manager it unpins whatever is still pinned on exit."""
+
+    __slots__ = ("_pages", "_live", "_nr_live", "_record", "__weakref__")
+
+    _pages: list[Page]
+    _live: bytearray
+    _nr_live: int
+    _record: PinRecord
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("PinnedPages has no public constructor: pins come from vaddr_pin_pages()")
+
+    @classmethod
+    def _new(cls, pages: list[Page], record: PinRecord) -> PinnedPages:
+        self = object.__new__(cls)
+        self._pages = pages
+        self._live = bytearray(b"\x01") * len(pages)
+        self._nr_live = len(pages)
+        self._record = record
+        return self
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    @overload
+    def __getitem__(self, i: int) -> PinnedPage: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[PinnedPage]: ...
+    def __getitem__(self, i: int | slice) -> PinnedPage | list[PinnedPage]:
+        if isinstance(i, slice):
+            return [PinnedPage._new(self, j) for j in range(len(self._pages))[i]]
+        if i < 0:
+            i += len(self._pages)
+        if not 0 <= i < len(self._pages):
+            raise IndexError("PinnedPages index out of range")
+        return PinnedPage._new(self, i)
+
+    def __iter__(self) -> Iterator[PinnedPage]:
+        return (PinnedPage._new(self, i) for i in range(len(self._pages)))
+
+    def __repr__(self) -> str:
+        return f"<PinnedPages {len(self._pages)} pages, {self._nr_live} pinned, {self._record!r}>"
+
+    @property
+    def nr_pinned(self) -> int:
+        return self._nr_live
+
+    @property
+    def owner(self) -> VaddrPin:
+        return self._record.owner
+
+    def __enter__(self) -> PinnedPages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._nr_live:
+            unpin_user_pages([p for p in self if p.pinned])
+
+    def __del__(self) -> None:
+        if getattr(self, "_nr_live", 0):
+            warnings.warn(
+                f"{self!r} collected with {self._nr_live} pages still pinned: the pins leak",
+                ResourceWarning,
+                source=self,
+            )
+
+
+def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedPages:
+    """Pin *nr_pages* user pages from *addr* for *vaddr_pin*: all or nothing.
+    The MM walked is ``vaddr_pin.mm``, else the current one."""
+    if vaddr_pin.mm is None and vaddr_pin.file is None:
+        raise err(errno.EINVAL, "vaddr_pin names no owner: give an mm, a file, or both")
+    with kernel_lock:
+        mm = vaddr_pin.mm or current_mm()
+        pages, error, flags = get_user_pages_locked(mm, addr, nr_pages, gup_flags, FOLL.PIN)
+        if error is not None:
+            gup_put_pages(pages, flags)
+            raise error
+        if debug.enabled:
+            debug.account(pages, 1)
+        record = PinRecord(vaddr_pin, mm, addr, nr_pages, flags, call_site())
+        batch = PinnedPages._new(pages, record)
+        _ledger.records[record.seq] = record
+        _ledger.batches[record.seq] = batch
+        return batch
+
+
+def folio_mark_dirty(folio: Folio) -> None:
+    """``folio_mark_dirty()``: through the filesystem for page-cache folios."""
+    mapping = folio.mapping
+    if isinstance(mapping, AddressSpace):
+        mapping.host.fs.dirty_folio(mapping.host, folio)
+    else:
+        folio.flags |= PG.dirty
+
+
+def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner: VaddrPin | None) -> None:
+    """Validate every handle, then release them all (nothing on error)."""
+    with kernel_lock:
+        if isinstance(handles, PinnedPages) and handles._nr_live == len(handles._pages):
+            groups: dict[int, tuple[PinnedPages, list[int]]] = {
+                id(handles): (handles, list(range(len(handles._pages))))
+            }
+        else:
+            groups = {}
+            for h in handles:
+                if not isinstance(h, PinnedPage):
+                    raise TypeError(f"unpin expects PinnedPage handles, got {type(h).__name__}: "
+                                    "plain references are dropped with put_page()")  # fmt: skip
+                if not h._batch._live[h._i]:
+                    raise err(errno.EINVAL, f"{h!r} was already unpinned: a pin releases exactly once")
+                batch_idx = groups.setdefault(id(h._batch), (h._batch, []))[1]
+                batch_idx.append(h._i)
+            for batch, idx in groups.values():
+                if len(set(idx)) != len(idx):
+                    raise err(errno.EINVAL, "the same PinnedPage appears twice: a pin releases exactly once")
+        for batch, _ in groups.values():
+            if owner is not None and (batch.owner.mm is not owner.mm or batch.owner.file is not owner.file):
+                raise err(errno.EINVAL, f"these pins belong to {batch.owner!r}, not {owner!r}")
+        for batch, idx in groups.values():
+            pages = batch._pages if len(idx) == len(batch._pages) else [batch._pages[i] for i in idx]
+            if make_dirty:
+                for folio in {id(p.folio): p.folio for p in pages}.values():
+                    if not folio.flags & PG.dirty:
+                        folio.flags |= PG.locked
+                        folio_mark_dirty(folio)
+                        folio.flags &= ~PG.locked
+            if debug.enabled:
+                debug.account(pages, -1)
+            gup_put_pages(pages, batch._record.flags)
+            live = batch._live
+            for i in idx:
+                live[i] = 0
+            batch._nr_live -= len(idx)
+            batch._record.live -= len(idx)
+            if not batch._nr_live:
+                del _ledger.records[batch._record.seq]
+                del _ledger.batches[batch._record.seq]
+
+
+def unpin_user_page(page: PinnedPage) -> None:
+    """Release one pin."""
+    if not isinstance(page, PinnedPage):
+        raise TypeError(f"unpin_user_page() expects a PinnedPage, got {type(page).__name__}: "
+                        "plain references are dropped with put_page()")  # fmt: skip
+    _unpin((page,), False, None)
+
+
+def unpin_user_pages(pages: Iterable[PinnedPage] | PinnedPages) -> None:
+    """Release pins, one atomic update per run of pages in a folio."""
+    _unpin(pages, False, None)
+
+
+def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage] | PinnedPages, make_dirty: bool) -> None:
+    """Release pins; with *make_dirty*, lock, dirty and unlock each folio not
+    already dirty first."""
+    _unpin(pages, make_dirty, None)
+
+
+def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage] | PinnedPages, vaddr_pin: VaddrPin,
+                                 make_dirty: bool) -> None:  # fmt: skip
+    """``unpin_user_pages_dirty_lock()`` that also checks the pins are
+    *vaddr_pin*'s (EINVAL otherwise)."""
+    _unpin(pages, make_dirty, vaddr_pin)
+
+
+def folio_maybe_dma_pinned(folio: Folio) -> bool:
+    """Exact for large folios; for small ones 1024 plain references look pinned."""
+    return tracking.strategy.maybe_dma_pinned(folio)
+
+
+def page_maybe_dma_pinned(page: Page | PinnedPage) -> bool:
+    """``folio_maybe_dma_pinned()`` of the page's folio."""
+    p = page._batch._pages[page._i] if isinstance(page, PinnedPage) else page
+    return tracking.strategy.maybe_dma_pinned(p.folio)

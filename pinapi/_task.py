@@ -1,0 +1,33 @@
+"""``current``: the MM that calls without an explicit one act on."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import errno
+from typing import Final, Iterator
+
+from ._errors import err
+from ._mm import MM
+
+__all__ = ["current_mm", "kthread_use_mm"]
+
+_current_mm: Final[contextvars.ContextVar[MM | None]] = contextvars.ContextVar("current_mm", default=None)
+
+
+def current_mm() -> MM:
+    """``current->mm``; ESRCH outside ``kthread_use_mm()``."""
+    mm = _current_mm.get()
+    if mm is None:
+        raise err(errno.ESRCH, "no current mm: run inside kthread_use_mm(mm)")
+    return mm
+
+
+@contextlib.contextmanager
+def kthread_use_mm(mm: MM) -> Iterator[MM]:
+    """Run the block as a task whose ``current->mm`` is *mm*."""
+    token = _current_mm.set(mm)
+    try:
+        yield mm
+    finally:
+        _current_mm.reset(token)

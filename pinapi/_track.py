@@ -1,0 +1,227 @@
+"""How pins are counted: the one place that knows the pin arithmetic.
+
+The GUP engine calls ``try_grab_pin(folio, refs)`` once per folio for *refs* of
+its pages and ``put_pin`` to release them; everything else asks
+``maybe_dma_pinned``. Swapping the strategy (``use_tracking``) swaps the
+arithmetic everywhere; it is refused while any pin is live.
+"""
+
+from __future__ import annotations
+
+import errno
+from abc import ABC, abstractmethod
+from typing import ClassVar, Final
+
+from ._errors import KernelBug, err
+from ._page import GUP_PIN_COUNTING_BIAS, PG, REFCOUNT_MAX, Folio, folio_put, kernel_lock, vmstat
+
+__all__ = [
+    "PinTracking",
+    "RefcountBias",
+    "ExactCounter",
+    "PageFlag",
+    "LookupTree",
+    "tracking",
+    "use_tracking",
+    "try_get_folio",
+]
+
+
+def try_get_folio(folio: Folio, refs: int) -> bool:
+    """``try_get_folio()``: *refs* plain references, refused on a freed folio
+    or where the 32-bit count would wrap."""
+    count = folio._refcount
+    if count <= 0 or count > REFCOUNT_MAX - refs:
+        return False
+    folio._refcount = count + refs
+    return True
+
+
+class PinTracking(ABC):
+    """A pin-tracking strategy."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def try_grab_pin(self, folio: Folio, refs: int) -> bool:
+        """Pin *refs* pages of *folio* in one atomic update; False (nothing
+        changed) if the folio is freed or a count would overflow."""
+
+    @abstractmethod
+    def put_pin(self, folio: Folio, refs: int) -> None:
+        """Release *refs* pins; may free the folio."""
+
+    @abstractmethod
+    def maybe_dma_pinned(self, folio: Folio) -> bool:
+        """May a device be accessing this folio's data? Never a false negative
+        for the kernel's strategy; the others show what they get wrong."""
+
+    def pin_refs(self, folio: Folio, pins: int) -> int:
+        """How much of ``_refcount`` *pins* live pins of *folio* account for."""
+        return pins
+
+    def bytes_per_folio(self, folio: Folio) -> int:
+        """Memory the strategy needs beyond ``struct folio`` for this folio."""
+        return 0
+
+
+class RefcountBias(PinTracking):
+    """Today's kernel: a small folio's pin adds GUP_PIN_COUNTING_BIAS to
+    ``_refcount``; a large folio's pin adds 1 to ``_refcount`` and 1 to
+    ``_pincount``."""
+
+    name = "refcount-bias"
+
+    def try_grab_pin(self, folio: Folio, refs: int) -> bool:
+        count = folio._refcount
+        if folio.order:
+            if count <= 0 or count > REFCOUNT_MAX - refs:
+                return False
+            folio._refcount = count + refs
+            folio._pincount += refs
+            return True
+        add = refs * GUP_PIN_COUNTING_BIAS
+        if count <= 0 or count > REFCOUNT_MAX - add:
+            return False
+        folio._refcount = count + add
+        return True
+
+    def put_pin(self, folio: Folio, refs: int) -> None:
+        if folio.order:
+            if folio._pincount < refs:
+                raise KernelBug(f"_pincount underflow on {folio!r}")
+            folio._pincount -= refs
+            folio_put(folio, refs)
+        else:
+            folio_put(folio, refs * GUP_PIN_COUNTING_BIAS)
+
+    def maybe_dma_pinned(self, folio: Folio) -> bool:
+        if folio.order:
+            return folio._pincount > 0
+        return folio._refcount >= GUP_PIN_COUNTING_BIAS
+
+    def pin_refs(self, folio: Folio, pins: int) -> int:
+        return pins if folio.order else pins * GUP_PIN_COUNTING_BIAS
+
+
+class _PlainRefPin(PinTracking):
+    """Strategies where a pin is a plain reference plus a side record."""
+
+    def try_grab_pin(self, folio: Folio, refs: int) -> bool:
+        if not try_get_folio(folio, refs):
+            return False
+        self._record(folio, refs)
+        return True
+
+    def put_pin(self, folio: Folio, refs: int) -> None:
+        self._unrecord(folio, refs)
+        folio_put(folio, refs)
+
+    @abstractmethod
+    def _record(self, folio: Folio, refs: int) -> None: ...
+
+    @abstractmethod
+    def _unrecord(self, folio: Folio, refs: int) -> None: ...
+
+
+class ExactCounter(_PlainRefPin):
+    """The 2019 debug option: a redundant exact per-page pin counter in a
+    page extension (8 bytes per page, whether pinned or not)."""
+
+    name = "exact-counter"
+
+    def __init__(self) -> None:
+        self.page_ext: dict[Folio, int] = {}
+
+    def _record(self, folio: Folio, refs: int) -> None:
+        self.page_ext[folio] = self.page_ext.get(folio, 0) + refs
+
+    def _unrecord(self, folio: Folio, refs: int) -> None:
+        left = self.page_ext[folio] - refs
+        if left < 0:
+            raise KernelBug(f"page_ext pin count underflow on {folio!r}")
+        if left:
+            self.page_ext[folio] = left
+        else:
+            del self.page_ext[folio]
+
+    def maybe_dma_pinned(self, folio: Folio) -> bool:
+        return self.page_ext.get(folio, 0) > 0
+
+    def bytes_per_folio(self, folio: Folio) -> int:
+        return 8 << folio.order
+
+
+class PageFlag(_PlainRefPin):
+    """A single "dma-pinned" page bit: set on pin, cleared on unpin. One bit
+    cannot count, so the second of two overlapping pins is forgotten."""
+
+    name = "page-flag"
+
+    def _record(self, folio: Folio, refs: int) -> None:
+        folio.flags |= PG.dma_pinned
+
+    def _unrecord(self, folio: Folio, refs: int) -> None:
+        folio.flags &= ~PG.dma_pinned
+
+    def maybe_dma_pinned(self, folio: Folio) -> bool:
+        return bool(folio.flags & PG.dma_pinned)
+
+
+class LookupTree(_PlainRefPin):
+    """A lookup structure of GUP'd pages (pfn -> pins), consulted before
+    release: exact, paid for per pinned folio."""
+
+    name = "lookup-tree"
+
+    def __init__(self) -> None:
+        self.tree: dict[int, int] = {}
+
+    def _record(self, folio: Folio, refs: int) -> None:
+        self.tree[folio.pfn] = self.tree.get(folio.pfn, 0) + refs
+
+    def _unrecord(self, folio: Folio, refs: int) -> None:
+        left = self.tree[folio.pfn] - refs
+        if left:
+            self.tree[folio.pfn] = left
+        else:
+            del self.tree[folio.pfn]
+
+    def maybe_dma_pinned(self, folio: Folio) -> bool:
+        return folio.pfn in self.tree
+
+    def bytes_per_folio(self, folio: Folio) -> int:
+        return 64 if folio.pfn in self.tree else 0  # one tree node per pinned folio
+
+
+class _Current:
+    strategy: PinTracking = RefcountBias()
+
+
+tracking: Final = _Current()
+
+
+class use_tracking:
+    """Context manager: count pins with *strategy* meanwhile. EBUSY while pins
+    are live, since they were counted the other way."""
+
+    def __init__(self, strategy: PinTracking) -> None:
+        self._new = strategy
+        self._old = tracking.strategy
+
+    def __enter__(self) -> PinTracking:
+        with kernel_lock:
+            _require_no_pins()
+            self._old = tracking.strategy
+            tracking.strategy = self._new
+        return self._new
+
+    def __exit__(self, *exc: object) -> None:
+        with kernel_lock:
+            _require_no_pins()
+            tracking.strategy = self._old
+
+
+def _require_no_pins() -> None:
+    if vmstat.nr_foll_pin_acquired != vmstat.nr_foll_pin_released:
+        raise err(errno.EBUSY, "pin tracking changes only while no pin is live")

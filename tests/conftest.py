@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import pinapi
+from pinapi import MM, VaddrPin
+
+
+def state(*mms: MM) -> dict[str, Any]:
+    """Everything a failed call must leave as it found: vmstat, the ledger,
+    and the counts and flags of every folio the MMs map."""
+    folios: dict[int, tuple[int, int, int, int]] = {}
+    for mm in mms:
+        for _, page in mm.mapped_pages():
+            f = page.folio
+            folios[f.pfn] = (f.refcount(), f.pincount(), f.mapcount(), f.flags)
+    return {
+        "vmstat": pinapi.vmstat.snapshot(),
+        "ledger": [(r.seq, r.live) for r in pinapi.pin_ledger()],
+        "folios": folios,
+        "vmas": [[(v.vm_start, v.vm_end, int(v.vm_flags)) for v in mm.vmas] for mm in mms],
+    }
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_pins() -> Iterator[None]:
+    """Every test runs with the debug pin counter on and must end with no
+    live pin: acquired == released and an empty ledger."""
+    pinapi.set_debug_pins(True)
+    yield
+    gc.collect()
+    stat = pinapi.vmstat.snapshot()
+    assert pinapi.pin_ledger() == []
+    assert stat["nr_foll_pin_acquired"] == stat["nr_foll_pin_released"]
+    pinapi.set_debug_pins(False)
+
+
+@pytest.fixture
+def mm() -> Iterator[MM]:
+    m = MM("test")
+    with pinapi.kthread_use_mm(m):
+        yield m
+    m.exit()
+
+
+@pytest.fixture
+def owner(mm: MM) -> VaddrPin:
+    return VaddrPin(mm=mm)
