@@ -106,19 +106,24 @@ def grab_folio(folio: Folio, refs: int, flags: FOLL) -> bool:
     return True
 
 
-def put_folio_refs(folio: Folio, refs: int, flags: FOLL) -> None:
-    """``gup_put_folio()``: undo ``grab_folio``."""
+def put_folio_refs(folio: Folio, refs: int, flags: FOLL, unwind: bool = False) -> None:
+    """``gup_put_folio()``: release what ``grab_folio`` took. With *unwind*,
+    back out a grab of a call that is failing, vmstat included, as if it had
+    never been taken."""
     if folio is ZERO_FOLIO:
         return
     if flags & FOLL.PIN:
         tracking.strategy.put_pin(folio, refs)
-        vmstat.nr_foll_pin_released += refs
+        if unwind:
+            vmstat.nr_foll_pin_acquired -= refs
+        else:
+            vmstat.nr_foll_pin_released += refs
     else:
         folio_put(folio, refs)
-    vmstat.nr_refcount_ops += 1
+    vmstat.nr_refcount_ops += -1 if unwind else 1
 
 
-def gup_put_pages(pages: list[Page], flags: FOLL) -> None:
+def gup_put_pages(pages: list[Page], flags: FOLL, unwind: bool = False) -> None:
     """Release *pages* grabbed with *flags*, one update per run of a folio."""
     prev: Folio | None = None
     run = 0
@@ -128,10 +133,10 @@ def gup_put_pages(pages: list[Page], flags: FOLL) -> None:
             run += 1
             continue
         if prev is not None:
-            put_folio_refs(prev, run, flags)
+            put_folio_refs(prev, run, flags, unwind)
         prev, run = folio, 1
     if prev is not None:
-        put_folio_refs(prev, run, flags)
+        put_folio_refs(prev, run, flags, unwind)
 
 
 def _grab_run(pages: list[Page], flags: FOLL) -> int:
@@ -163,13 +168,12 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL) -> tuple[list[Pa
     pages: list[Page] = []
     write = bool(flags & FOLL.WRITE)
     unshare = bool(flags & FOLL.PIN) and not write
+    end, error = _check_vmas(mm, start, end, flags)
     addr = start
     try:
         while addr < end:
             vma = mm.find_vma(addr)
-            if vma is None:
-                raise err(errno.EFAULT, f"no VMA maps {addr:#x}")
-            check_vma_flags(vma, flags)
+            assert vma is not None
             mask, bad = vma.fault_condition(write, unshare)
             stop = min(end, vma.vm_end)
             while addr < stop:
@@ -208,7 +212,28 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL) -> tuple[list[Pa
                 addr = chunk_end
     except KernelError as e:
         return pages, e
-    return pages, None
+    return pages, error
+
+
+def _check_vmas(mm: MM, start: int, end: int, flags: FOLL) -> tuple[int, KernelError | None]:
+    """Check every VMA of the range before any page is touched. Returns the
+    end of the usable prefix and the error found there (None: all usable)."""
+    addr = start
+    while addr < end:
+        vma = mm.find_vma(addr)
+        try:
+            if vma is None:
+                raise err(errno.EFAULT, f"no VMA maps {addr:#x}")
+            check_vma_flags(vma, flags)
+            if vma.vm_file is not None and not vma.huge_order:
+                eof = vma.vm_start + ((vma.vm_file.inode.size + PAGE_SIZE - 1) // PAGE_SIZE - vma.vm_pgoff) * PAGE_SIZE
+                if eof < min(end, vma.vm_end):
+                    addr = max(addr, eof)
+                    raise err(errno.EFAULT, f"SIGBUS: {addr:#x} is beyond the end of the file")
+        except KernelError as e:
+            return addr, e
+        addr = vma.vm_end
+    return end, None
 
 
 def get_user_pages_locked(mm: MM, start: int, nr_pages: int, gup_flags: int, to_set: FOLL,
@@ -240,7 +265,7 @@ def __gup_longterm_locked(mm: MM, start: int, end: int, flags: FOLL) -> tuple[li
     for _ in range(_MIGRATE_RETRIES):
         pages, error = __get_user_pages(mm, start, end, flags)
         if error is not None:
-            gup_put_pages(pages, flags)
+            gup_put_pages(pages, flags, unwind=True)
             return [], error
         movable = {id(p.folio): p.folio for p in pages if p.folio.zone is not Zone.NORMAL}
         if not movable:

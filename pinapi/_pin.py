@@ -258,7 +258,7 @@ def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPi
         mm = vaddr_pin.mm or current_mm()
         pages, error, flags = get_user_pages_locked(mm, addr, nr_pages, gup_flags, FOLL.PIN)
         if error is not None:
-            gup_put_pages(pages, flags)
+            gup_put_pages(pages, flags, unwind=True)
             raise error
         if debug.enabled:
             debug.account(pages, 1)
