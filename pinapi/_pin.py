@@ -77,18 +77,19 @@ _seq: Final = itertools.count(1)
 class PinRecord:
     """A ledger entry: the live pins of one pinning call."""
 
-    __slots__ = ("seq", "owner", "mm", "start", "nr_pages", "flags", "_site", "live", "__weakref__")
+    __slots__ = ("seq", "owner", "mm", "start", "nr_pages", "flags", "_site", "live", "pages")
 
-    def __init__(self, owner: VaddrPin, mm: MM, start: int, nr_pages: int, flags: FOLL,
+    def __init__(self, owner: VaddrPin, mm: MM, start: int, pages: list[Page], flags: FOLL,
                  site: tuple[CodeType, int]) -> None:  # fmt: skip
         self.seq = next(_seq)
+        self.pages = pages  # shared with the handle; outlives it if it leaks
         self.owner = owner
         self.mm = mm
         self.start = start
-        self.nr_pages = nr_pages
+        self.nr_pages = len(pages)
         self.flags = flags
         self._site = site
-        self.live = nr_pages
+        self.live = len(pages)
 
     @property
     def site(self) -> str:
@@ -109,14 +110,16 @@ class PinRecord:
 
 
 class _Ledger:
+    """Live pin records by sequence number. It holds records, never handles,
+    so a handle dropped while pinned is collected and reported."""
+
     def __init__(self) -> None:
         self.records: dict[int, PinRecord] = {}
-        self.batches: dict[int, PinnedPages] = {}
 
     def describe(self, folio: Folio) -> str:
-        for seq, batch in self.batches.items():
-            if any(p.folio is folio for p in batch._pages):
-                return self.records[seq].site
+        for record in self.records.values():
+            if any(p.folio is folio for p in record.pages):
+                return record.site
         return "an unknown site"
 
 
@@ -262,11 +265,9 @@ def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPi
             raise error
         if debug.enabled:
             debug.account(pages, 1)
-        record = PinRecord(vaddr_pin, mm, addr, nr_pages, flags, call_site())
-        batch = PinnedPages._new(pages, record)
+        record = PinRecord(vaddr_pin, mm, addr, pages, flags, call_site())
         _ledger.records[record.seq] = record
-        _ledger.batches[record.seq] = batch
-        return batch
+        return PinnedPages._new(pages, record)
 
 
 def folio_mark_dirty(folio: Folio) -> None:
@@ -319,7 +320,6 @@ def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner:
             batch._record.live -= len(idx)
             if not batch._nr_live:
                 del _ledger.records[batch._record.seq]
-                del _ledger.batches[batch._record.seq]
 
 
 def unpin_user_page(page: PinnedPage) -> None:
