@@ -37,6 +37,11 @@ class FOLL(enum.IntFlag):
     LONGTERM = 0x400
     PIN = 0x20000
 
+    # int's own bit operators, as PG has them: GUP tests its flags per folio.
+    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = (
+        int.__and__, int.__rand__, int.__or__, int.__ror__, int.__xor__, int.__rxor__, int.__invert__,  # type: ignore[assignment]
+    )  # fmt: skip
+
 
 FOLL_WRITE: Final = FOLL.WRITE
 FOLL_FORCE: Final = FOLL.FORCE
@@ -53,7 +58,7 @@ def is_valid_gup_args(gup_flags: int, to_set: FOLL) -> FOLL:
                                 "use vaddr_pin_pages() to pin")  # fmt: skip
     if gup_flags & ~_CALLER_FLAGS:
         raise err(errno.EINVAL, f"unknown gup_flags {gup_flags & ~_CALLER_FLAGS:#x}")
-    flags = FOLL(gup_flags) | to_set
+    flags = FOLL(gup_flags | to_set)
     if flags & FOLL.LONGTERM and not flags & FOLL.PIN:
         raise err(errno.EINVAL, "FOLL_LONGTERM requires FOLL_PIN: use vaddr_pin_pages()")
     return flags

@@ -74,6 +74,13 @@ class PG(enum.IntFlag):
     hugetlb = 1 << 7
     dma_pinned = 1 << 8
 
+    # int's own bit operators, so results are plain ints: enum's build a
+    # member per result, ten times slower, and GUP tests a folio's flags on
+    # every page it walks.
+    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = (
+        int.__and__, int.__rand__, int.__or__, int.__ror__, int.__xor__, int.__rxor__, int.__invert__,  # type: ignore[assignment]
+    )  # fmt: skip
+
 
 class VmStat:
     """The /proc/vmstat counters the model keeps (``nr_refcount_ops`` is the
