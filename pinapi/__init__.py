@@ -11,7 +11,9 @@ Layering, bottom up (each module imports only those above it):
     _task     current->mm
     _debug    the debug pin counter
     _pin      vaddr_pin_pages() and its opaque handles; the pin ledger
+    _highmem  kernel-owned pages and kmap-style data access (case 5)
     _legacy   get_user_pages() and the plain-reference calls
+    _sg       scatterlists generic in the page handle they carry
 
 The typed contract drivers see is ``stubs/pinapi/__init__.pyi``.
 """
@@ -31,6 +33,10 @@ from ._gup import FOLL_GET as FOLL_GET
 from ._gup import FOLL_LONGTERM as FOLL_LONGTERM
 from ._gup import FOLL_PIN as FOLL_PIN
 from ._gup import FOLL_WRITE as FOLL_WRITE
+from ._highmem import KernelPage as KernelPage
+from ._highmem import alloc_page as alloc_page
+from ._highmem import memcpy_from_page as memcpy_from_page
+from ._highmem import memcpy_to_page as memcpy_to_page
 from ._legacy import follow_page as follow_page
 from ._legacy import get_page as get_page
 from ._legacy import get_user_pages as get_user_pages  # type: ignore[deprecated]
@@ -84,6 +90,14 @@ from ._pin import unpin_user_pages as unpin_user_pages
 from ._pin import unpin_user_pages_dirty_lock as unpin_user_pages_dirty_lock
 from ._pin import vaddr_pin_pages as vaddr_pin_pages
 from ._pin import vaddr_unpin_pages_dirty_lock as vaddr_unpin_pages_dirty_lock
+from ._sg import ScatterList as ScatterList
+from ._sg import SgTable as SgTable
+from ._sg import for_each_sg as for_each_sg
+from ._sg import sg_alloc_table as sg_alloc_table
+from ._sg import sg_alloc_table_from_pages as sg_alloc_table_from_pages
+from ._sg import sg_free_table as sg_free_table
+from ._sg import sg_page as sg_page
+from ._sg import sg_set_page as sg_set_page
 from ._task import current_mm as current_mm
 from ._task import kthread_use_mm as kthread_use_mm
 from ._track import ExactCounter as ExactCounter

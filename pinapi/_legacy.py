@@ -19,6 +19,7 @@ from typing_extensions import deprecated
 from ._debug import debug
 from ._errors import err
 from ._gup import FOLL, get_user_pages_locked, grab_folio, put_folio_refs
+from ._highmem import KernelPage
 from ._mm import MM, VM, VMA
 from ._page import PG, Page, kernel_lock
 from ._pin import PinnedPage, folio_mark_dirty
@@ -36,9 +37,11 @@ __all__ = [
 ]
 
 
-def _require_page(page: object, fn: str) -> Page:
+def _require_page(page: object, fn: str, kernel_ok: bool = False) -> Page:
     if isinstance(page, PinnedPage):
         raise TypeError(f"{fn}() cannot release a pin taken by vaddr_pin_pages(): use unpin_user_page()")
+    if kernel_ok and isinstance(page, KernelPage):
+        return page._page
     if not isinstance(page, Page):
         raise TypeError(f"{fn}() expects a Page, got {type(page).__name__}")
     return page
@@ -77,18 +80,18 @@ def follow_page(vma: VMA, address: int, foll_flags: int = 0) -> Page | None:
         return page
 
 
-def get_page(page: Page) -> None:
+def get_page(page: Page | KernelPage) -> None:
     """Take one more plain reference on a page the caller holds."""
-    page = _require_page(page, "get_page")
+    page = _require_page(page, "get_page", kernel_ok=True)
     with kernel_lock:
         if not grab_folio(page.folio, 1, FOLL.GET):
             raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
 
 
-def put_page(page: Page) -> None:
+def put_page(page: Page | KernelPage) -> None:
     """Drop one plain reference. With the debug pin counter on, warns when
     that reference belongs to a live pin."""
-    page = _require_page(page, "put_page")
+    page = _require_page(page, "put_page", kernel_ok=True)
     with kernel_lock:
         if debug.enabled:
             debug.check_put(page.folio)

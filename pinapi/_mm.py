@@ -583,12 +583,12 @@ class MM:
     def read(self, addr: int, length: int) -> bytes:
         """What the process reads at *addr* (faults pages in)."""
         with kernel_lock:
-            return b"".join(page.read(off, n) for page, off, n in self._access(addr, length, False))
+            return b"".join(page._read(off, n) for page, off, n in self._access(addr, length, False))
 
     def write(self, addr: int, data: bytes) -> None:
         """The process writes *data* at *addr* (faults, copy-on-write)."""
         with kernel_lock:
             pos = 0
             for page, off, n in self._access(addr, len(data), True):
-                page.write(off, data[pos : pos + n])
+                page._write(off, data[pos : pos + n])
                 pos += n

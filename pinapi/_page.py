@@ -287,12 +287,15 @@ class Page:
     def pfn(self) -> int:
         return self.folio.pfn + self.index
 
-    def read(self, offset: int = 0, length: int = PAGE_SIZE) -> bytes:
+    def _read(self, offset: int = 0, length: int = PAGE_SIZE) -> bytes:
+        """Data access, private: drivers reach page data only through a pin
+        or a kernel page (``memcpy_from_page()``)."""
         if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
             raise KernelBug(f"access [{offset}, {offset + length}) outside a page")
         return self.folio.read(self.index * PAGE_SIZE + offset, length)
 
-    def write(self, offset: int, data: bytes) -> None:
+    def _write(self, offset: int, data: bytes) -> None:
+        """Data access, private: see ``_read``."""
         if offset < 0 or offset + len(data) > PAGE_SIZE:
             raise KernelBug(f"access [{offset}, {offset + len(data)}) outside a page")
         self.folio.write(self.index * PAGE_SIZE + offset, data)

@@ -174,12 +174,12 @@ class PinnedPage:
     def read(self, offset: int = 0, length: int = 4096) -> bytes:
         """The device (or CPU) reads the pinned page's data."""
         with kernel_lock:
-            return self._page().read(offset, length)
+            return self._page()._read(offset, length)
 
     def write(self, offset: int, data: bytes) -> None:
         """The device (or CPU) writes the pinned page's data."""
         with kernel_lock:
-            self._page().write(offset, data)
+            self._page()._write(offset, data)
 
 
 @final

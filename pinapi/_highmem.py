@@ -1,0 +1,82 @@
+"""Kernel-owned pages and kmap-style access to page data.
+
+``alloc_page()`` gives the caller a ``KernelPage``: a page the kernel owns, whose
+data it may read and write freely, released with ``put_page()``. The data access
+calls (``memcpy_to_page()``, ``memcpy_from_page()``) accept such a page or a
+``PinnedPage`` and nothing else: a plain reference from ``get_user_pages()`` or
+``follow_page()`` allows only ``struct page`` calls (pin_user_pages.rst case 5).
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import final
+
+from ._errors import err
+from ._page import Folio, Page, alloc_folio, kernel_lock
+from ._pin import PinnedPage
+
+__all__ = ["KernelPage", "alloc_page", "memcpy_to_page", "memcpy_from_page"]
+
+
+@final
+class KernelPage:
+    """A page from ``alloc_page()``: kernel memory, not a user page. Its data is
+    the caller's to touch; ``put_page()`` releases it."""
+
+    __slots__ = ("_page",)
+
+    _page: Page
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("KernelPage has no public constructor: kernel pages come from alloc_page()")
+
+    @classmethod
+    def _new(cls, folio: Folio) -> KernelPage:
+        self = object.__new__(cls)
+        self._page = Page(folio, 0)
+        return self
+
+    @property
+    def folio(self) -> Folio:
+        return self._page.folio
+
+    @property
+    def pfn(self) -> int:
+        return self._page.pfn
+
+    def __repr__(self) -> str:
+        return f"<KernelPage pfn={self.pfn:#x}>"
+
+
+def alloc_page() -> KernelPage:
+    """``alloc_page(GFP_KERNEL)``: a zeroed kernel page with one reference."""
+    return KernelPage._new(alloc_folio(0))
+
+
+def _data_page(page: PinnedPage | KernelPage, fn: str) -> Page:
+    """The page whose data *fn* may touch: a live pin's, or a kernel page."""
+    if isinstance(page, PinnedPage):
+        return page._page()
+    if isinstance(page, KernelPage):
+        if page.folio.refcount() <= 0:
+            raise err(errno.EINVAL, f"{fn}() on a KernelPage after put_page() freed it")
+        return page._page
+    raise TypeError(
+        f"{fn}() needs a PinnedPage or a KernelPage, got {type(page).__name__}: "
+        "a plain reference from get_user_pages()/follow_page() must not touch page data "
+        "(pin_user_pages.rst case 5); pin with vaddr_pin_pages()"
+    )
+
+
+def memcpy_to_page(page: PinnedPage | KernelPage, offset: int, data: bytes) -> None:
+    """Copy *data* into the page at *offset*: only through a pin or a kernel page."""
+    with kernel_lock:
+        _data_page(page, "memcpy_to_page")._write(offset, data)
+
+
+def memcpy_from_page(page: PinnedPage | KernelPage, offset: int, length: int) -> bytes:
+    """Copy *length* bytes out of the page at *offset*: only through a pin or a
+    kernel page."""
+    with kernel_lock:
+        return _data_page(page, "memcpy_from_page")._read(offset, length)

@@ -1,0 +1,158 @@
+"""Scatterlists that carry the page handle type through.
+
+The 2019 objection to a distinct pin type: pages go into a scatterlist and come
+back out through ``sg_page()``, so the type is lost. Here the table is generic in
+the kind of page it holds, ``SgTable[P]`` with ``P`` one of ``Page``,
+``PinnedPage`` or ``KernelPage``: ``sg_page()`` returns what ``sg_set_page()``
+stored, and a table holds one kind only, so pins that come out of it are still
+pins and reach ``put_page()`` neither in the checkers nor at run time.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator, Sequence
+from typing import Generic, TypeVar, final
+
+from ._errors import err
+from ._highmem import KernelPage
+from ._page import PAGE_SIZE, Page, kernel_lock
+from ._pin import PinnedPage
+
+__all__ = [
+    "ScatterList", "SgTable", "sg_alloc_table", "sg_alloc_table_from_pages", "sg_set_page",
+    "sg_page", "for_each_sg", "sg_free_table",
+]  # fmt: skip
+
+#: The kinds of page a table may hold; one kind per table.
+P = TypeVar("P", Page, PinnedPage, KernelPage)
+_KINDS = (Page, PinnedPage, KernelPage)
+
+
+@final
+class ScatterList(Generic[P]):
+    """One ``struct scatterlist`` entry: a page of its table's kind, an offset
+    and a length in bytes."""
+
+    __slots__ = ("_page", "offset", "length", "_table")
+
+    _page: P | None
+    offset: int
+    length: int
+    _table: SgTable[P]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("ScatterList has no public constructor: entries come from sg_alloc_table()")
+
+    @classmethod
+    def _new(cls, table: SgTable[P]) -> ScatterList[P]:
+        self = object.__new__(cls)
+        self._page = None
+        self.offset = 0
+        self.length = 0
+        self._table = table
+        return self
+
+    def __repr__(self) -> str:
+        return f"<ScatterList {self._page!r} +{self.offset} len {self.length}>"
+
+
+@final
+class SgTable(Generic[P]):
+    """``struct sg_table``: *nents* entries, all holding one kind of page."""
+
+    __slots__ = ("_sgl", "_kind", "_freed")
+
+    _sgl: list[ScatterList[P]]
+    _kind: type[P] | None
+    _freed: bool
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("SgTable has no public constructor: tables come from sg_alloc_table()")
+
+    @classmethod
+    def _new(cls, nents: int) -> SgTable[P]:
+        self = object.__new__(cls)
+        self._sgl = [ScatterList._new(self) for _ in range(nents)]
+        self._kind = None
+        self._freed = False
+        return self
+
+    @property
+    def nents(self) -> int:
+        return len(self._sgl)
+
+    def __repr__(self) -> str:
+        kind = self._kind.__name__ if self._kind else "empty"
+        return f"<SgTable {kind} x{len(self._sgl)}{' freed' if self._freed else ''}>"
+
+
+def _check_live(table: SgTable[P]) -> None:
+    if table._freed:
+        raise err(errno.EINVAL, "use of an sg_table after sg_free_table()")
+
+
+def _set(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
+    """Validate, then store *page* in *sg*: the table keeps one kind of page."""
+    table = sg._table
+    _check_live(table)
+    kind = type(page)
+    if kind not in _KINDS:
+        raise TypeError(f"a scatterlist holds Page, PinnedPage or KernelPage, got {kind.__name__}")
+    if table._kind is not None and kind is not table._kind:
+        raise TypeError(
+            f"sg table of {table._kind.__name__} given a {kind.__name__}: a table holds one kind "
+            "of page, so what sg_page() returns is released the way it was taken"
+        )
+    if offset < 0 or length <= 0 or offset + length > PAGE_SIZE:
+        raise err(errno.EINVAL, f"sg entry [{offset}, {offset + length}) does not fit in a page")
+    table._kind = kind
+    sg._page, sg.length, sg.offset = page, length, offset
+
+
+def sg_alloc_table(nents: int) -> SgTable[P]:
+    """An empty table of *nents* entries; the first ``sg_set_page()`` fixes its kind."""
+    if nents <= 0:
+        raise err(errno.EINVAL, f"nents must be positive, got {nents}")
+    return SgTable._new(nents)
+
+
+def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgTable[P]:
+    """A table of *pages*, *size* bytes from *offset* in the first: all one kind."""
+    n = len(pages)
+    end = offset + size
+    if not 0 <= offset < PAGE_SIZE or size <= 0 or not (n - 1) * PAGE_SIZE < end <= n * PAGE_SIZE:
+        raise err(errno.EINVAL, f"{size} bytes from offset {offset} do not span {n} pages")
+    with kernel_lock:
+        table: SgTable[P] = SgTable._new(n)
+        for i, (sg, page) in enumerate(zip(table._sgl, pages)):
+            start = offset if i == 0 else 0
+            _set(sg, page, min(PAGE_SIZE, end - i * PAGE_SIZE) - start, start)
+        return table
+
+
+def sg_set_page(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
+    """Point *sg* at *length* bytes of *page* from *offset*; the page is of the
+    table's kind."""
+    with kernel_lock:
+        _set(sg, page, length, offset)
+
+
+def sg_page(sg: ScatterList[P]) -> P:
+    """The page *sg* holds, as the handle type that was stored."""
+    _check_live(sg._table)
+    if sg._page is None:
+        raise err(errno.EINVAL, "sg_page() of an entry never set with sg_set_page()")
+    return sg._page
+
+
+def for_each_sg(sgt: SgTable[P]) -> Iterator[ScatterList[P]]:
+    """Every entry of the table, in order."""
+    _check_live(sgt)
+    return iter(sgt._sgl)
+
+
+def sg_free_table(sgt: SgTable[P]) -> None:
+    """Free the table; the pages it held are still the caller's to release."""
+    _check_live(sgt)
+    sgt._freed = True

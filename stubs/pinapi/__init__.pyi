@@ -1,0 +1,296 @@
+"""The pin contract: what driver code may call, and how each kind of page is
+released. Stricter than the run time on purpose: handles are opaque, and
+FOLL_PIN, FOLL_GET and the model's instruments are absent.
+
+Three kinds of page never mix: ``Page`` (a plain reference, released with
+``put_page()``), ``PinnedPage``/``PinnedBvec`` (pins, released only by the
+unpin calls and ``put_user_bvec()``) and ``KernelPage`` (kernel memory).
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Final, Generic, Literal, TypeVar, final, overload, type_check_only
+
+from typing_extensions import Self, deprecated
+
+PAGE_SIZE: Final = 4096
+PMD_SIZE: Final = 2097152
+PUD_SIZE: Final = 1073741824
+TASK_SIZE: Final = 140737488351232
+PROT_NONE: Final = 0
+PROT_READ: Final = 1
+PROT_WRITE: Final = 2
+PROT_EXEC: Final = 4
+MAP_SHARED: Final = 1
+MAP_PRIVATE: Final = 2
+MAP_FIXED: Final = 16
+MAP_ANONYMOUS: Final = 32
+MAP_HUGETLB: Final = 262144
+MAP_HUGE_2MB: Final = 1409286144
+MAP_HUGE_1GB: Final = 2013265920
+MADV_HUGEPAGE: Final = 14
+MADV_NOHUGEPAGE: Final = 15
+
+# -- errors -------------------------------------------------------------------
+class KernelError(OSError):
+    """A call the kernel fails with -errno; the message names the rule; nothing changed."""
+
+class KernelBug(AssertionError):
+    """A state the kernel would BUG() on."""
+
+class PinWarning(RuntimeWarning):
+    """A WARN() from the pin machinery."""
+
+class PinnedPagePutWarning(PinWarning):
+    """Debug pin counter: put_page() dropped a reference a live pin owns."""
+
+@final
+@type_check_only
+class _NoPublicConstructor:
+    """Handles come only from their factory; no driver can make this argument."""
+
+# -- gup_flags ------------------------------------------------------------------
+@type_check_only
+class GupFlags(int):
+    """gup_flags any GUP entry point takes (FOLL_WRITE, FOLL_FORCE)."""
+    @overload
+    def __or__(self, value: GupFlags, /) -> GupFlags: ...
+    @overload
+    def __or__(self, value: PinFlags, /) -> PinFlags: ...
+    @overload
+    def __or__(self, value: int, /) -> int: ...
+
+@type_check_only
+class PinFlags(int):
+    """gup_flags only the pin API takes: anything with FOLL_LONGTERM."""
+    @overload
+    def __or__(self, value: GupFlags | PinFlags, /) -> PinFlags: ...
+    @overload
+    def __or__(self, value: int, /) -> int: ...
+
+FOLL_WRITE: Final[GupFlags]
+"""The caller will write the pages' data; needs a writable mapping."""
+FOLL_FORCE: Final[GupFlags]
+"""Read or break COW in a mapping without the permission (ptrace)."""
+FOLL_LONGTERM: Final[PinFlags]
+"""A pin held indefinitely (RDMA); vaddr_pin_pages()/get_user_bvec() only."""
+
+# -- address spaces ---------------------------------------------------------------
+class File:
+    """An open file: what mmap() maps and a VaddrPin may name as the owner."""
+    name: str
+
+def shmem_file(size: int, name: str = "shmem") -> File:
+    """An unlinked tmpfs file of *size* bytes."""
+
+class VMA:
+    """``struct vm_area_struct``: [vm_start, vm_end) with one set of flags."""
+    vm_mm: MM
+    vm_start: int
+    vm_end: int
+    vm_flags: int
+    vm_file: File | None
+    vm_pgoff: int
+    huge_order: int
+    @property
+    def is_anonymous(self) -> bool: ...
+    @property
+    def is_shared(self) -> bool: ...
+
+class MM:
+    """``struct mm_struct``: a process address space."""
+    name: str
+    def __init__(self, name: str = "") -> None: ...
+    def mmap(self, length: int, prot: int = 3, flags: int = 34, file: File | None = None,
+             offset: int = 0, addr: int = 0, vm_flags: int = 0) -> int:
+        """Map *length* bytes; returns the address."""
+    def munmap(self, addr: int, length: int) -> None: ...
+    def mprotect(self, addr: int, length: int, prot: int) -> None: ...
+    def madvise(self, addr: int, length: int, advice: int) -> None: ...
+    def find_vma(self, addr: int) -> VMA | None: ...
+    def read(self, addr: int, length: int) -> bytes:
+        """What the process reads at *addr*."""
+    def write(self, addr: int, data: bytes) -> None:
+        """The process writes *data* at *addr*."""
+    def fork(self, name: str = "") -> MM:
+        """fork(): a pinned anonymous page stays with this MM; the child gets a copy."""
+    def exit(self) -> None:
+        """The process exits; its pins stay with their holders."""
+
+def current_mm() -> MM:
+    """``current->mm``; ESRCH outside kthread_use_mm()."""
+
+def kthread_use_mm(mm: MM) -> AbstractContextManager[MM]:
+    """Run the block with ``current->mm`` set to *mm*."""
+
+# -- struct page ------------------------------------------------------------------
+@final
+class Folio:
+    """The unit that owns the counts; read-only here (no data access)."""
+    @property
+    def pfn(self) -> int: ...
+    @property
+    def order(self) -> int: ...
+    @property
+    def nr_pages(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    def refcount(self) -> int: ...
+    def pincount(self) -> int: ...
+    def mapcount(self) -> int: ...
+
+@final
+class Page:
+    """A plain reference to a user page: struct-page calls only, never its data
+    (pin_user_pages.rst cases 3 and 4); released with put_page()."""
+    def __init__(self, folio: Folio, index: int) -> None: ...
+    @property
+    def folio(self) -> Folio: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def pfn(self) -> int: ...
+
+@final
+class KernelPage:
+    """A page from alloc_page(): kernel memory whose data the caller may touch."""
+    def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property
+    def folio(self) -> Folio: ...
+    @property
+    def pfn(self) -> int: ...
+
+def alloc_page() -> KernelPage:
+    """A zeroed kernel page with one reference; put_page() frees it."""
+
+# -- the pin API ------------------------------------------------------------------
+@final
+class VaddrPin:
+    """``struct vaddr_pin``: who holds a pin, an MM and/or a file (one at least)."""
+    mm: MM | None
+    file: File | None
+    def __init__(self, mm: MM | None = None, file: File | None = None) -> None: ...
+
+@final
+class PinnedPage:
+    """One pinned base page; not a Page. Released only by unpin_user_page(s)."""
+    def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property
+    def pinned(self) -> bool:
+        """False once unpinned; any further use is EINVAL."""
+    def read(self, offset: int = 0, length: int = 4096) -> bytes:
+        """The device (or CPU) reads the pinned page's data."""
+    def write(self, offset: int, data: bytes) -> None:
+        """The device (or CPU) writes the pinned page's data."""
+
+@final
+class PinnedPages(Sequence[PinnedPage]):
+    """The pins of one vaddr_pin_pages() call; as a context manager it unpins
+    what is still pinned on exit."""
+    def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, i: int) -> PinnedPage: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[PinnedPage]: ...
+    def __iter__(self) -> Iterator[PinnedPage]: ...
+    @property
+    def nr_pinned(self) -> int: ...
+    @property
+    def owner(self) -> VaddrPin: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def __del__(self) -> None:
+        """Collected with pins still live: ResourceWarning, the pins leak."""
+
+def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: GupFlags | PinFlags | Literal[0],
+                    vaddr_pin: VaddrPin) -> PinnedPages:
+    """Pin *nr_pages* user pages from *addr* for *vaddr_pin*: all or nothing."""
+
+def unpin_user_page(page: PinnedPage) -> None:
+    """Release one pin; a plain Page is released with put_page() instead."""
+
+def unpin_user_pages(pages: Iterable[PinnedPage]) -> None:
+    """Release pins, each exactly once; plain pages and bvec segments are refused."""
+
+def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage], make_dirty: bool) -> None:
+    """Release pins, first dirtying each folio not yet dirty when *make_dirty*."""
+
+def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage], vaddr_pin: VaddrPin,
+                                 make_dirty: bool) -> None:
+    """unpin_user_pages_dirty_lock() of pins that must be *vaddr_pin*'s (EINVAL)."""
+
+def folio_maybe_dma_pinned(folio: Folio) -> bool:
+    """Exact for large folios; 1024 plain references on a small one look pinned."""
+
+def page_maybe_dma_pinned(page: Page | PinnedPage) -> bool:
+    """folio_maybe_dma_pinned() of the page's folio."""
+
+# -- kmap-style data access (pin_user_pages.rst case 5) ----------------------------
+def memcpy_to_page(page: PinnedPage | KernelPage, offset: int, data: bytes) -> None:
+    """Write page data: only through a pin or a kernel page, never a plain Page."""
+
+def memcpy_from_page(page: PinnedPage | KernelPage, offset: int, length: int) -> bytes:
+    """Read page data: only through a pin or a kernel page, never a plain Page."""
+
+# -- plain references (cases 3 and 4: struct page only) ----------------------------
+@deprecated("get_user_pages() takes plain references: to touch page data use vaddr_pin_pages()")
+def get_user_pages(start: int, nr_pages: int, gup_flags: GupFlags | Literal[0]) -> list[Page]:
+    """Deprecated: plain references on the current MM; use vaddr_pin_pages()."""
+
+def get_user_pages_remote(mm: MM, start: int, nr_pages: int,
+                          gup_flags: GupFlags | Literal[0]) -> list[Page]:
+    """Plain references; a short list is a partial result the caller must put_page()."""
+
+def follow_page(vma: VMA, address: int, foll_flags: GupFlags | Literal[0] = 0) -> Page | None:
+    """The page at *address* with a plain reference, or None; never faults."""
+
+def get_page(page: Page | KernelPage) -> None:
+    """One more plain reference; never on a pin."""
+
+def put_page(page: Page | KernelPage) -> None:
+    """Drop one plain reference; a pin is released with unpin_user_page()."""
+
+def release_pages(pages: Iterable[Page]) -> None:
+    """put_page() each page; pins are refused, all checked before any is dropped."""
+
+def set_page_dirty(page: Page) -> None:
+    """Mark a plain-referenced page's folio dirty (folio locked by the caller)."""
+
+def set_page_dirty_lock(page: Page) -> None:
+    """Lock, dirty and unlock a plain-referenced page's folio."""
+
+# -- scatterlists carry the handle type --------------------------------------------
+_P = TypeVar("_P", Page, PinnedPage, KernelPage)
+
+@final
+class ScatterList(Generic[_P]):
+    """One sg entry holding a page of its table's kind."""
+    def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    offset: int
+    length: int
+
+@final
+class SgTable(Generic[_P]):
+    """``struct sg_table``: entries that all hold one kind of page."""
+    def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property
+    def nents(self) -> int: ...
+
+def sg_alloc_table(nents: int) -> SgTable[_P]:
+    """An empty table; annotate the kind it will hold: ``SgTable[PinnedPage]``."""
+
+def sg_alloc_table_from_pages(pages: Sequence[_P], offset: int, size: int) -> SgTable[_P]:
+    """A table of *pages*, all of one kind, *size* bytes from *offset*."""
+
+def sg_set_page(sg: ScatterList[_P], page: _P, length: int, offset: int) -> None:
+    """Store *page* in *sg*; it must be of the table's kind."""
+
+def sg_page(sg: ScatterList[_P]) -> _P:
+    """The page stored in *sg*, as the handle type it went in as."""
+
+def for_each_sg(sgt: SgTable[_P]) -> Iterator[ScatterList[_P]]:
+    """Every entry of the table, in order."""
+
+def sg_free_table(sgt: SgTable[_P]) -> None:
+    """Free the table; the pages it held are still the caller's to release."""
