@@ -10,7 +10,7 @@ from typing import Callable, Final
 
 from ._errors import PinnedPagePutWarning, err
 from ._fs import AddressSpace
-from ._page import Folio, Page, kernel_lock, vmstat
+from ._page import ZERO_FOLIO, Folio, Page, kernel_lock, vmstat
 from ._track import tracking
 
 __all__ = ["debug", "set_debug_pins", "debug_pins_enabled"]
@@ -26,6 +26,8 @@ class _Debug:
         ext = self.page_ext
         for page in pages:
             folio = page.folio
+            if folio is ZERO_FOLIO:
+                continue  # never really pinned
             n = ext.get(folio, 0) + sign
             if n:
                 ext[folio] = n

@@ -306,7 +306,7 @@ def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner:
             pages = batch._pages if len(idx) == len(batch._pages) else [batch._pages[i] for i in idx]
             if make_dirty:
                 for folio in {id(p.folio): p.folio for p in pages}.values():
-                    if not folio.flags & PG.dirty:
+                    if not folio.flags & (PG.dirty | PG.reserved):
                         folio.flags |= PG.locked
                         folio_mark_dirty(folio)
                         folio.flags &= ~PG.locked
