@@ -3,11 +3,12 @@
 Layering, bottom up (each module imports only those above it):
 
     _page     folios, pages, zones, the allocator, vmstat
-    _fs       files, inodes, the page cache
-    _mm       MM, VMAs, page tables, faults
     _track    pin-tracking strategies: the only pin arithmetic
+    _fs       files, inodes, the page cache; tmpfs, hugetlbfs, ext4, fsdax
+    _mm       MM, VMAs, page tables, faults, fork
     _gup      the GUP engine every entry point goes through
     _migrate  rmap and migration (FOLL_LONGTERM)
+    _writeback  writeback and reclaim, aware of pins
     _task     current->mm
     _debug    the debug pin counter
     _pin      vaddr_pin_pages() and its opaque handles; the pin ledger
@@ -22,7 +23,13 @@ from ._errors import KernelBug as KernelBug
 from ._errors import KernelError as KernelError
 from ._errors import PinnedPagePutWarning as PinnedPagePutWarning
 from ._errors import PinWarning as PinWarning
+from ._fs import F_LAYOUT as F_LAYOUT
+from ._fs import F_UNLCK as F_UNLCK
+from ._fs import Ext4 as Ext4
 from ._fs import File as File
+from ._fs import FsDax as FsDax
+from ._fs import FsWarning as FsWarning
+from ._fs import Hugetlbfs as Hugetlbfs
 from ._fs import FileSystem as FileSystem
 from ._fs import Inode as Inode
 from ._fs import Shmem as Shmem
@@ -106,3 +113,6 @@ from ._track import PageFlag as PageFlag
 from ._track import PinTracking as PinTracking
 from ._track import RefcountBias as RefcountBias
 from ._track import use_tracking as use_tracking
+from ._writeback import reclaim as reclaim
+from ._writeback import sync_filesystem as sync_filesystem
+from ._writeback import writeback as writeback

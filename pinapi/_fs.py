@@ -1,38 +1,74 @@
-"""Files, inodes and the page cache.
+"""Files, inodes, the page cache, and the filesystems behind them.
 
-A filesystem decides how a file's folios come to be (``read_folio``) and what a
-first write through a shared mapping does (``page_mkwrite``). tmpfs/shmem is the
-base: memory-backed, no dirty tracking, no writeback.
+A filesystem decides how a file's folios come to be (``read_folio``), what
+happens before a page is written (``page_mkwrite``, also used by ``write(2)``),
+how a folio is marked dirty (``dirty_folio``) and where writeback puts it
+(``writepage``). Four filesystems:
+
+- ``Shmem`` (tmpfs): memory-backed; the page cache is the file. No writeback.
+- ``Hugetlbfs``: like tmpfs, in huge folios; no ``write(2)``.
+- ``Ext4``: a block filesystem with dirty tracking. ``page_mkwrite`` attaches
+  buffers (``PG.private``) and dirties; writeback copies a folio to the disk
+  and cleans it; reclaim strips the buffers of a clean folio. A dirty folio
+  without buffers at writeback is ext4's ``BUG_ON(!PagePrivate(page))``.
+- ``FsDax``: file pages are the device's memory, mapped directly; no page
+  cache copy, nothing to write back.
 """
 
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
+import itertools
+import warnings
+from typing import TYPE_CHECKING, Final
 
-from ._errors import err
-from ._page import PG, PAGE_SIZE, Folio, alloc_folio, folio_get, folio_put, kernel_lock
+from ._errors import KernelBug, err
+from ._page import (
+    HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, Folio, Zone, alloc_folio, folio_get, folio_put,
+    kernel_lock,
+)  # fmt: skip
+from ._track import tracking
 
 if TYPE_CHECKING:
     from ._mm import VMA
 
-__all__ = ["AddressSpace", "FileSystem", "Inode", "File", "Shmem", "shmem_file"]
+__all__ = [
+    "AddressSpace", "FileSystem", "Inode", "File", "Shmem", "Hugetlbfs", "Ext4", "FsDax",
+    "FsWarning", "F_LAYOUT", "F_UNLCK", "shmem_file",
+]  # fmt: skip
+
+#: ``fcntl(F_SETLEASE)`` arguments: an exclusive layout lease (Ira Weiny's
+#: RFC) and its release.
+F_LAYOUT: Final = 16
+F_UNLCK: Final = 2
+
+_ino: Final = itertools.count(1)
+
+
+class FsWarning(RuntimeWarning):
+    """A filesystem's WARN()/ext4_warning()."""
 
 
 class AddressSpace:
-    """``struct address_space``: a file's page cache and the VMAs mapping it."""
+    """``struct address_space``: a file's page cache and the VMAs mapping it.
+    Folios are keyed by their first page index (huge folios: aligned)."""
 
     def __init__(self, host: Inode) -> None:
         self.host = host
         self.pages: dict[int, Folio] = {}  # index -> folio; the cache holds one ref
         self.i_mmap: set[VMA] = set()
 
+    def _align(self, index: int) -> int:
+        return index & ~((1 << self.host.fs.folio_order) - 1)
+
     def find_folio(self, index: int) -> Folio | None:
-        return self.pages.get(index)
+        """The cached folio holding page *index*, or None."""
+        return self.pages.get(self._align(index))
 
     def get_folio(self, index: int) -> Folio:
-        """``filemap_get_folio(FGP_CREAT)``: the cached folio, read in if absent.
-        The caller gets no extra reference: it must take its own."""
+        """``filemap_get_folio(FGP_CREAT)``: the cached folio holding page
+        *index*, read in if absent. The caller gets no extra reference."""
+        index = self._align(index)
         folio = self.pages.get(index)
         if folio is None:
             folio = self.host.fs.read_folio(self.host, index)
@@ -42,67 +78,180 @@ class AddressSpace:
         return folio
 
     def delete_folio(self, folio: Folio) -> None:
-        """Remove *folio* from the cache, dropping the cache's reference."""
+        """Remove *folio* from the cache, dropping the cache's reference. A
+        folio someone else still holds lives on, in no file."""
         del self.pages[folio.index]
         folio.mapping = None
+        folio.flags &= ~PG.private
         folio_put(folio)
+
+    def unmap_mapping_range(self, first: int, last: int, even_cows: bool) -> None:
+        """Zap every page-table entry mapping file pages ``[first, last)``;
+        private copies too if *even_cows* (truncate), not for a hole punch."""
+        for vma in list(self.i_mmap):
+            step = 1 << vma.huge_order
+            lo = max(first, vma.vm_pgoff)
+            hi = min(last, vma.linear_index(vma.vm_end))
+            mm = vma.vm_mm
+            for index in range(lo, hi, step):
+                addr = vma.vm_start + ((index - vma.vm_pgoff) << PAGE_SHIFT)
+                page = mm.lookup(addr)
+                if page is not None and (even_cows or page.folio.mapping is self):
+                    mm._zap_range(addr, addr + (PAGE_SIZE << vma.huge_order))
 
 
 class FileSystem:
     """Base filesystem: memory-backed pages, nothing to write back (tmpfs)."""
 
     name = "tmpfs"
-    #: Writes through shared mappings are tracked per page (page_mkwrite).
+    #: Dirty pages are written back to a backing store, and writes through
+    #: shared mappings are tracked per page (``page_mkwrite``).
     dirty_tracking = False
     #: File pages are device memory (fsdax): no page cache to migrate or bounce.
     dax = False
+    #: Order of the file's folios (hugetlbfs: its huge page size).
+    folio_order = 0
+    #: ``write(2)`` is supported (hugetlbfs has no ``write_iter``).
+    can_write = True
+
+    def __init__(self) -> None:
+        self.inodes: list[Inode] = []
 
     def read_folio(self, inode: Inode, index: int) -> Folio:
-        return alloc_folio(0)
+        """A new folio for page *index* holding the file's data (zeroes here)."""
+        return alloc_folio(self.folio_order)
 
     def page_mkwrite(self, inode: Inode, folio: Folio) -> None:
-        """A write fault on a shared mapping of *folio*; may attach buffers."""
+        """About to write *folio* (a write fault on a shared mapping, or
+        ``write(2)``): make it ready and dirty."""
         folio.flags |= PG.dirty
 
     def dirty_folio(self, inode: Inode, folio: Folio) -> None:
         """``a_ops->dirty_folio``: mark a cached folio dirty."""
         folio.flags |= PG.dirty
 
+    def writepage(self, inode: Inode, folio: Folio, data: bytes) -> None:
+        """Write *data*, a copy of dirty *folio*, to the backing store."""
+        raise KernelBug(f"{self.name} has no backing store to write {folio!r} to")
+
+    def punch_blocks(self, inode: Inode, first: int, last: int) -> None:
+        """Free the backing blocks of pages ``[first, last)``."""
+
 
 class Shmem(FileSystem):
     name = "tmpfs"
 
 
+class Hugetlbfs(FileSystem):
+    """hugetlbfs: files of huge folios (2 MiB or 1 GiB), mapped by PMDs."""
+
+    name = "hugetlbfs"
+    can_write = False
+
+    def __init__(self, order: int = HPAGE_PMD_ORDER) -> None:
+        super().__init__()
+        self.folio_order = order
+
+    def read_folio(self, inode: Inode, index: int) -> Folio:
+        folio = alloc_folio(self.folio_order)
+        folio.flags |= PG.hugetlb
+        return folio
+
+
+class Ext4(FileSystem):
+    """A block filesystem in the ext4 mould. ``disk`` maps (inode number,
+    page index) to the bytes writeback last wrote there.
+
+    *bug_on_no_buffers* chooses what writeback does with a dirty page that
+    has no buffers: True is ``BUG_ON(!PagePrivate(page))`` (``page_buffers()``
+    in ext4's writeback, the 2018 report); False is what ext4 does since
+    2022: warn, clear the dirty bit and skip the page, losing its data."""
+
+    name = "ext4"
+    dirty_tracking = True
+
+    def __init__(self, bug_on_no_buffers: bool = True) -> None:
+        super().__init__()
+        self.bug_on_no_buffers = bug_on_no_buffers
+        self.disk: dict[tuple[int, int], bytes] = {}
+
+    def read_folio(self, inode: Inode, index: int) -> Folio:
+        folio = alloc_folio(0)
+        block = self.disk.get((inode.ino, index))
+        if block is not None:
+            folio.write(0, block)
+        return folio
+
+    def page_mkwrite(self, inode: Inode, folio: Folio) -> None:
+        """``block_page_mkwrite()``: attach buffers, then dirty the folio."""
+        folio.flags |= PG.private | PG.dirty
+
+    def writepage(self, inode: Inode, folio: Folio, data: bytes) -> None:
+        if not folio.flags & PG.private:
+            if self.bug_on_no_buffers:
+                raise KernelBug(f"ext4 writeback: BUG_ON(!PagePrivate(page)): dirty {folio!r} "
+                                "has no buffers (dirtied without page_mkwrite)")  # fmt: skip
+            warnings.warn(f"ext4: page {folio.index} of inode {inode.ino} does not have buffers "
+                          "attached; its data is not written", FsWarning, stacklevel=3)  # fmt: skip
+            return
+        self.disk[(inode.ino, folio.index)] = data
+
+    def punch_blocks(self, inode: Inode, first: int, last: int) -> None:
+        for key in [k for k in self.disk if k[0] == inode.ino and first <= k[1] < last]:
+            del self.disk[key]
+
+
+class FsDax(FileSystem):
+    """fsdax: each file page is a page of persistent memory, mapped directly
+    into user space. Its cache entry is the storage itself."""
+
+    name = "fsdax"
+    dax = True
+
+    def read_folio(self, inode: Inode, index: int) -> Folio:
+        return alloc_folio(0, Zone.NORMAL)  # device memory never moves
+
+
 class Inode:
-    """A file's size and page cache."""
+    """A file: its size, page cache and number."""
 
     def __init__(self, fs: FileSystem, size: int = 0) -> None:
         self.fs = fs
         self.size = size
+        self.ino = next(_ino)
         self.mapping = AddressSpace(self)
+        fs.inodes.append(self)
+
+    def __repr__(self) -> str:
+        return f"<Inode {self.ino} on {self.fs.name} size={self.size}>"
+
+    def _folios(self, pos: int, end: int) -> list[tuple[Folio, int, int]]:
+        """(folio, offset in folio, length) covering bytes ``[pos, end)``."""
+        out = []
+        while pos < end:
+            folio = self.mapping.get_folio(pos >> PAGE_SHIFT)
+            off = pos - (folio.index << PAGE_SHIFT)
+            n = min(end - pos, folio.size - off)
+            out.append((folio, off, n))
+            pos += n
+        return out
 
     def read(self, pos: int, length: int) -> bytes:
-        """``read(2)`` through the page cache."""
+        """``read(2)`` through the page cache; stops at end of file."""
+        if pos < 0 or length < 0:
+            raise err(errno.EINVAL, "negative file position or length")
         with kernel_lock:
-            end = min(pos + length, self.size)
-            out = bytearray()
-            while pos < end:
-                index, off = divmod(pos, PAGE_SIZE)
-                n = min(end - pos, PAGE_SIZE - off)
-                out += self.mapping.get_folio(index).read(off, n)
-                pos += n
-            return bytes(out)
+            return b"".join(f.read(off, n) for f, off, n in self._folios(pos, min(pos + length, self.size)))
 
     def write(self, pos: int, data: bytes) -> None:
         """``write(2)`` through the page cache; extends the file."""
         if pos < 0:
             raise err(errno.EINVAL, "negative file position")
+        if not self.fs.can_write:
+            raise err(errno.EINVAL, f"{self.fs.name} has no write(2): write through a mapping")
         with kernel_lock:
             done = 0
-            while done < len(data):
-                index, off = divmod(pos + done, PAGE_SIZE)
-                n = min(len(data) - done, PAGE_SIZE - off)
-                folio = self.mapping.get_folio(index)
+            for folio, off, n in self._folios(pos, pos + len(data)):
                 folio_get(folio)
                 try:
                     self.fs.page_mkwrite(self, folio)
@@ -112,16 +261,94 @@ class Inode:
                 done += n
             self.size = max(self.size, pos + len(data))
 
+    def truncate(self, size: int) -> None:
+        """``ftruncate(2)``: shrink (dropping pages, mappings and private
+        copies past the end, zeroing the rest of the last folio) or grow."""
+        if size < 0:
+            raise err(errno.EINVAL, "negative file size")
+        if self.fs.folio_order and size % (PAGE_SIZE << self.fs.folio_order):
+            raise err(errno.EINVAL, f"{self.fs.name} sizes are multiples of the huge page size")
+        with kernel_lock:
+            folio_bytes = PAGE_SIZE << self.fs.folio_order
+            cached = [(f.index << PAGE_SHIFT) + f.size for f in self.mapping.pages.values()]
+            end = -(-max([self.size, *cached]) // folio_bytes) * folio_bytes
+            if size < end:
+                self._remove_range(size, end, True)
+            self.size = size
+
+    def punch_hole(self, offset: int, length: int) -> None:
+        """``fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)``: the range
+        reads as zeroes afterwards; whole folios are dropped, partial ones
+        zeroed; private copies are left alone."""
+        if offset < 0 or length <= 0:
+            raise err(errno.EINVAL, "hole punch needs offset >= 0 and length > 0")
+        with kernel_lock:
+            end = min(offset + length, self.size)
+            if offset < end:
+                self._remove_range(offset, end, False)
+
+    def _remove_range(self, start: int, end: int, even_cows: bool) -> None:
+        """Make bytes ``[start, end)`` zeroes: folios wholly inside are
+        unmapped, dropped and their blocks freed; partial ones are zeroed.
+        On fsdax, ETXTBSY with nothing changed while a page there is pinned."""
+        cache = self.mapping
+        folio_bytes = PAGE_SIZE << self.fs.folio_order
+        if self.fs.dax:
+            for folio in cache.pages.values():
+                fstart = folio.index << PAGE_SHIFT
+                if fstart < end and fstart + folio.size > start and tracking.strategy.maybe_dma_pinned(folio):
+                    raise err(errno.ETXTBSY, f"{self!r}: page {folio.index} is pinned "
+                                             "(a DAX layout cannot change under a live pin)")  # fmt: skip
+        first = -(-start // folio_bytes) * folio_bytes >> PAGE_SHIFT
+        last = end // folio_bytes * folio_bytes >> PAGE_SHIFT
+        for index in (start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT):
+            if not first <= index < last:
+                cache.get_folio(index)  # partial: read it in to zero part of it
+        if first < last:
+            cache.unmap_mapping_range(first, last, even_cows)
+        for folio in sorted(cache.pages.values(), key=lambda f: f.index):
+            fstart = folio.index << PAGE_SHIFT
+            fend = fstart + folio.size
+            if fend <= start or fstart >= end:
+                continue
+            if start <= fstart and fend <= end:
+                cache.delete_folio(folio)
+                continue
+            self.fs.page_mkwrite(self, folio)
+            lo = max(start, fstart)
+            folio.write(lo - fstart, bytes(min(end, fend) - lo))
+        if first < last:
+            self.fs.punch_blocks(self, first, last)
+
 
 class File:
-    """An open file: what ``mmap`` and ``VaddrPin`` name as the owner."""
+    """An open file: what ``mmap`` and ``VaddrPin`` name as the owner. A pin
+    keeps the ``File`` (and so its owner's name) after ``close()``."""
 
     def __init__(self, inode: Inode, name: str = "") -> None:
         self.inode = inode
         self.name = name
+        self.closed = False
+        self.layout_lease = False
 
     def __repr__(self) -> str:
-        return f"<File {self.name or hex(id(self))} on {self.inode.fs.name}>"
+        closed = " closed" if self.closed else ""
+        return f"<File {self.name or hex(id(self))} on {self.inode.fs.name}{closed}>"
+
+    def setlease(self, arg: int) -> None:
+        """``fcntl(F_SETLEASE)``: F_LAYOUT takes an exclusive layout lease,
+        which FOLL_LONGTERM on fsdax requires; F_UNLCK drops it."""
+        if arg not in (F_LAYOUT, F_UNLCK):
+            raise err(errno.EINVAL, "F_SETLEASE takes F_LAYOUT or F_UNLCK")
+        if self.closed:
+            raise err(errno.EBADF, f"{self!r} is closed")
+        self.layout_lease = arg == F_LAYOUT
+
+    def close(self) -> None:
+        """``close(2)``: the descriptor and its lease go; mappings and pins
+        taken through it stay."""
+        self.closed = True
+        self.layout_lease = False
 
 
 def shmem_file(size: int, name: str = "shmem") -> File:

@@ -89,8 +89,9 @@ def check_vma_flags(vma: VMA, flags: FOLL) -> None:
         raise err(errno.EFAULT, "the mapping is not readable")
     if flags & FOLL.LONGTERM and vma.vm_file is not None:
         fs = vma.vm_file.inode.fs
-        if fs.dax:
-            raise err(errno.EOPNOTSUPP, "FOLL_LONGTERM is refused on fsdax mappings")
+        if fs.dax and not vma.vm_file.layout_lease:
+            raise err(errno.EOPNOTSUPP, "FOLL_LONGTERM is refused on fsdax mappings "
+                                        "(unless the file holds an F_LAYOUT lease)")  # fmt: skip
         if flags & FOLL.WRITE and vma.is_shared and fs.dirty_tracking:
             raise err(errno.EFAULT, f"writable FOLL_LONGTERM pin of a shared {fs.name} mapping: "
                                     "the filesystem tracks dirty pages")  # fmt: skip

@@ -22,6 +22,7 @@ from typing import Final, Iterator
 
 from ._errors import KernelBug, err
 from ._fs import File, shmem_file
+from ._track import tracking
 from ._page import (
     HPAGE_PMD_ORDER,
     HPAGE_PUD_ORDER,
@@ -228,6 +229,8 @@ class MM:
                 if huge not in (0, 21, 30):
                     raise err(errno.EINVAL, f"no hugetlb page size 2^{huge}")
                 huge_order = HPAGE_PUD_ORDER if huge == 30 else HPAGE_PMD_ORDER
+            if file is not None and file.inode.fs.folio_order:
+                huge_order = file.inode.fs.folio_order  # a hugetlbfs file's page size
             align = PAGE_SIZE << huge_order
             if length <= 0 or length % PAGE_SIZE:
                 raise err(errno.EINVAL, "length must be a positive multiple of PAGE_SIZE")
@@ -350,6 +353,70 @@ class MM:
                 self._remove_vma(vma)
             self.anon_vma.mms.remove(self)
             self.dead = True
+
+    def fork(self, name: str = "") -> MM:
+        """``fork()``: a child with a copy of every VMA, in the parent's
+        ``AnonVma``. Shared mappings and page-cache pages are shared; an
+        anonymous page the parent may have pinned (``page_needs_cow_for_dma``)
+        is copied for the child at once; other anonymous pages become
+        copy-on-write shared (no longer anon-exclusive on either side)."""
+        with kernel_lock:
+            self._check_live()
+            child = MM(name or f"{self.name}-child")
+            child.anon_vma = self.anon_vma
+            self.anon_vma.mms.append(child)
+            child._next_addr = self._next_addr
+            for vma in self.vmas:
+                child._insert_vma(VMA(child, vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_file,
+                                      vma.vm_pgoff, vma.huge_order))  # fmt: skip
+                self._copy_page_range(child, vma)
+            return child
+
+    def _needs_cow_for_dma(self, vma: VMA, folio: Folio) -> bool:
+        """``page_needs_cow_for_dma()``: a private anonymous folio of an MM
+        that has pinned, and the folio maybe pinned."""
+        return (
+            not vma.is_shared
+            and bool(folio.flags & PG.anon)
+            and self.has_pinned
+            and tracking.strategy.maybe_dma_pinned(folio)
+        )
+
+    def _copy_page_range(self, child: MM, vma: VMA) -> None:
+        """``copy_page_range()``: map *vma*'s pages into *child*."""
+        addr = vma.vm_start
+        while addr < vma.vm_end:
+            entry = self.pgd.get(addr >> PMD_SHIFT)
+            next_pmd = (addr | (PMD_SIZE - 1)) + 1
+            if type(entry) is Folio:
+                base = addr & ~(entry.size - 1)
+                if base >= vma.vm_start:  # a THP straddling two VMAs is copied once
+                    child._set_huge(base, self._copy_present(child, vma, base, Page(entry, 0), True).folio)
+                addr = base + entry.size
+                continue
+            if isinstance(entry, list):
+                for a in range(addr, min(vma.vm_end, next_pmd), PAGE_SIZE):
+                    page = entry[(a >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)]
+                    if page is not None:
+                        child._set_pte(a, self._copy_present(child, vma, a, page, False))
+            addr = next_pmd
+
+    def _copy_present(self, child: MM, vma: VMA, addr: int, page: Page, huge: bool) -> Page:
+        """``copy_present_pte()``: what *child* maps at *addr* for *page* (the
+        whole folio if *huge*), holding the reference its entry needs."""
+        folio = page.folio
+        if folio is ZERO_FOLIO:
+            return page
+        if self._needs_cow_for_dma(vma, folio):
+            if huge or not folio.order:
+                return Page(child._cow_copy(addr, folio), 0)
+            copy = child._new_anon_folio(addr, 0)  # one page of a PTE-mapped THP
+            copy.write(0, folio.read(page.index << PAGE_SHIFT, PAGE_SIZE))
+            return Page(copy, 0)
+        if folio.flags & PG.anon and not vma.is_shared:
+            folio.flags &= ~PG.anon_exclusive
+        folio_get(folio)
+        return page
 
     # -- page tables --------------------------------------------------------
     def lookup(self, addr: int) -> Page | None:
@@ -503,6 +570,7 @@ class MM:
         new = self._new_anon_folio(addr, src.order)
         if src is not ZERO_FOLIO:
             new.copy_data_from(src)
+        new.flags |= src.flags & PG.hugetlb
         vmstat.cow_fault += 1
         return new
 
@@ -542,7 +610,6 @@ class MM:
             folio.flags |= PG.anon_exclusive
             return
         new = self._cow_copy(addr, folio)
-        new.flags |= folio.flags & PG.hugetlb
         self._clear_huge(addr, folio)
         self._set_huge(addr, new)
 
