@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ._review import add_review_parser
+from ._check import add_check_parser
 from ._run import add_run_parser
 
 
@@ -13,6 +15,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pinapi", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_run_parser(sub)
+    add_check_parser(sub)
+    add_review_parser(sub)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

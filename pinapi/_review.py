@@ -1,0 +1,193 @@
+"""``pinapi review``: regenerate every table in docs/review.md from the model.
+
+The document's prose is hand-written; each generated block sits between
+``<!-- generated:NAME -->`` and ``<!-- end:NAME -->`` and is rewritten from
+scratch by the section function of that name. Deterministic sections are
+checked by the tests; timed ones say which run and machine they come from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import platform
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Final
+
+from ._legacy import get_page, get_user_pages_remote, release_pages
+from ._mm import MM
+from ._page import PAGE_SIZE, alloc_folio, folio_put, kernel_lock
+from ._pin import VaddrPin, folio_maybe_dma_pinned, unpin_user_pages, vaddr_pin_pages
+from ._track import ExactCounter, LookupTree, PageFlag, PinTracking, RefcountBias, use_tracking
+
+__all__ = ["SECTIONS", "TIMED", "regenerate", "add_review_parser", "shared_page_rates", "pin_capacity"]
+
+STRATEGIES: Final[tuple[type[PinTracking], ...]] = (RefcountBias, ExactCounter, PageFlag, LookupTree)
+_GROUP: Final = 64  # pages per workload group
+
+
+def shared_page_rates(strategy: PinTracking) -> dict[str, int]:
+    """``maybe_dma_pinned`` against the truth on four groups of small pages:
+    pinned once; pinned twice with one pin released; never pinned but held by
+    1025-1088 plain references (a page spliced or mapped many times); never
+    pinned with a few references."""
+    with use_tracking(strategy), kernel_lock:
+        mm = MM("review")
+        owner = VaddrPin(mm=mm)
+        a = mm.mmap(4 * _GROUP * PAGE_SIZE)
+        mm.write(a, b"\x5a" * (4 * _GROUP * PAGE_SIZE))
+        page = [a + i * PAGE_SIZE for i in range(4 * _GROUP)]
+        once = vaddr_pin_pages(page[0], _GROUP, 0, owner)
+        twice = [vaddr_pin_pages(page[_GROUP], _GROUP, 0, owner) for _ in range(2)]
+        unpin_user_pages(twice[1])
+        shared = get_user_pages_remote(mm, page[2 * _GROUP], _GROUP, 0)
+        for i, p in enumerate(shared):
+            for _ in range(1024 + i):
+                get_page(p)
+        few = get_user_pages_remote(mm, page[3 * _GROUP], _GROUP, 0)
+        truth = [True] * (2 * _GROUP) + [False] * (2 * _GROUP)
+        seen = [folio_maybe_dma_pinned(mm.lookup(x).folio) for x in page]  # type: ignore[union-attr]
+        unpin_user_pages(once)
+        unpin_user_pages(twice[0])
+        for p in shared:
+            release_pages([p] * (1024 + shared.index(p)))
+        release_pages(shared)
+        release_pages(few)
+        mm.exit()
+    return {
+        "pinned": sum(truth),
+        "false_negatives": sum(t and not s for t, s in zip(truth, seen)),
+        "unpinned": len(truth) - sum(truth),
+        "false_positives": sum(s and not t for t, s in zip(truth, seen)),
+    }
+
+
+def pin_capacity(strategy: PinTracking, order: int) -> int:
+    """The most pins one folio of *order* takes before the strategy refuses,
+    found by asking it (binary search on one batched grab)."""
+    folio = alloc_folio(order)
+    lo, hi = 0, 1 << 32
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if strategy.try_grab_pins([folio], [mid]):
+            strategy.put_pins([folio], [mid])
+            lo = mid
+        else:
+            hi = mid - 1
+    folio_put(folio)
+    return lo
+
+
+def _strategies_section() -> str:
+    rows = ["| strategy | pinned pages missed (FN) | unpinned pages reported pinned (FP) | "
+            "max pins, small folio | max pins, 2 MiB folio | extra bytes per page, unpinned / pinned |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    for cls in STRATEGIES:
+        s = cls()
+        r = shared_page_rates(s)
+        probe = alloc_folio(0)
+        unpinned = s.bytes_per_folio(probe)
+        s.try_grab_pins([probe], [1])
+        pinned = s.bytes_per_folio(probe)
+        s.put_pins([probe], [1])
+        rows.append(
+            f"| {s.name} | {r['false_negatives']}/{r['pinned']} | {r['false_positives']}/{r['unpinned']} "
+            f"| {pin_capacity(s, 0):,} | {pin_capacity(s, 9):,} | {unpinned} / {pinned} |"
+        )
+    return "\n".join(rows)
+
+
+def _time_strategy(strategy: PinTracking, pages: int, per_call: int) -> float:
+    with use_tracking(strategy):
+        mm = MM("review-timing")
+        owner = VaddrPin(mm=mm)
+        a = mm.mmap(pages * PAGE_SIZE)
+        mm.write(a, b"\1" * (pages * PAGE_SIZE))
+        t0 = time.perf_counter()
+        for off in range(0, pages, per_call):
+            unpin_user_pages(vaddr_pin_pages(a + off * PAGE_SIZE, per_call, 0, owner))
+        elapsed = time.perf_counter() - t0
+        mm.exit()
+    return elapsed
+
+
+def _strategy_timing_section() -> str:
+    pages, per_call = 65536, 512
+    base = min(_time_strategy(RefcountBias(), pages, per_call) for _ in range(3))
+    rows = [f"Pin + unpin of {pages} touched 4 KiB pages, {per_call} per call, best of 3; "
+            f"{_machine()}.", "", "| strategy | time per page (ns) | ratio to refcount-bias |", "|---|---|---|"]  # fmt: skip
+    for cls in STRATEGIES:
+        t = base if cls is RefcountBias else min(_time_strategy(cls(), pages, per_call) for _ in range(3))
+        rows.append(f"| {cls.name} | {t / pages * 1e9:.0f} | {t / base:.2f} |")
+    return "\n".join(rows)
+
+
+def _machine() -> str:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"run {now} on {platform.machine()} {platform.python_implementation()} {platform.python_version()}"
+
+
+def _api_reference_section() -> str:
+    stub = Path(__file__).resolve().parent.parent / "stubs" / "pinapi" / "__init__.pyi"
+    tree = ast.parse(stub.read_text())
+    rows = ["| name | signature | rule |", "|---|---|---|"]
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_"):
+            doc = (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ")
+            if isinstance(node, ast.FunctionDef):
+                sig = f"`{node.name}({ast.unparse(node.args)}) -> {ast.unparse(node.returns) if node.returns else 'None'}`"
+            else:
+                bases = ", ".join(ast.unparse(b) for b in node.bases)
+                sig = f"`class {node.name}{f'({bases})' if bases else ''}`"
+            rows.append(f"| `{node.name}` | {sig.replace('|', '&#124;')} | {doc.replace('|', '&#124;')} |")
+    return "\n".join(rows)
+
+
+SECTIONS: Final[dict[str, Callable[[], str]]] = {
+    "strategies": _strategies_section,
+    "api-reference": _api_reference_section,
+}
+TIMED: Final[dict[str, Callable[[], str]]] = {
+    "strategy-timing": _strategy_timing_section,
+}
+
+_BLOCK = re.compile(r"(<!-- generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end:(?P=name) -->)", re.S)
+
+
+def regenerate(text: str, sections: dict[str, Callable[[], str]]) -> str:
+    """*text* with every generated block named in *sections* rewritten."""
+
+    def sub(m: re.Match[str]) -> str:
+        fn = sections.get(m["name"])
+        return m[0] if fn is None else f"{m[1]}{fn().rstrip()}\n{m[4]}"
+
+    return _BLOCK.sub(sub, text)
+
+
+def generated_blocks(text: str) -> dict[str, str]:
+    """Name -> body of every generated block in *text*."""
+    return {m["name"]: m["body"] for m in _BLOCK.finditer(text)}
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    doc = Path(args.doc)
+    sections = dict(SECTIONS) if args.no_timing else {**SECTIONS, **TIMED}
+    text = regenerate(doc.read_text(), sections)
+    missing = set(sections) - set(generated_blocks(text))
+    if missing:
+        print(f"pinapi review: {doc} has no block for {', '.join(sorted(missing))}")
+        return 2
+    doc.write_text(text)
+    print(f"regenerated {len(sections)} sections of {doc}")
+    return 0
+
+
+def add_review_parser(sub: Any) -> None:
+    p = sub.add_parser("review", help="regenerate the tables and figures of docs/review.md")
+    p.add_argument("--doc", default="docs/review.md")
+    p.add_argument("--no-timing", action="store_true", help="only the deterministic sections")
+    p.set_defaults(func=_cmd_review)
