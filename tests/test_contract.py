@@ -1,0 +1,109 @@
+"""The typed contract: mypy and pyright (strict) accept examples/ok and reject
+every marked line of examples/misuse, against the source tree and against the
+installed wheel; stubtest keeps stubs/ and pinapi/ in step."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+MISUSE = sorted((EXAMPLES / "misuse").glob("*.py"))
+PY = sys.executable
+PYRIGHT_CONFIG = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pyright"]
+
+
+def run(*cmd: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_every_misuse_file_marks_its_lines_for_both_checkers() -> None:
+    """Each gallery file has offending lines, and each offending line names the
+    error it expects from mypy and from pyright: an unmarked line is an error in
+    both, a marked line that stops being rejected fails both."""
+    assert len(MISUSE) >= 12
+    for path in MISUSE:
+        marked = [line for line in path.read_text().splitlines() if "# type: ignore[" in line]
+        assert marked, f"{path.name} rejects nothing"
+        for line in marked:
+            assert "# pyright: ignore[" in line, f"{path.name}: no pyright marker on {line.strip()!r}"
+
+
+def test_mypy_source_tree() -> None:
+    r = run(PY, "-m", "mypy", "--config-file", ROOT / "mypy.ini", "examples")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"no issues found in \d+ source files", r.stdout)
+
+
+def test_pyright_source_tree() -> None:
+    r = run(PY, "-m", "pyright", "--outputjson", "-p", ROOT / "pyproject.toml")
+    report = json.loads(r.stdout)
+    assert report["generalDiagnostics"] == [] and r.returncode == 0
+    assert report["summary"]["filesAnalyzed"] == len(list(EXAMPLES.rglob("*.py")))
+
+
+def test_stubtest() -> None:
+    """stubs/pinapi matches the run time; the allowlist holds only deliberate
+    strictness (each entry commented)."""
+    allowlist = ROOT / "stubs" / "stubtest-allowlist.txt"
+    commented = False
+    for line in allowlist.read_text().splitlines():
+        commented = bool(line) and (commented or line.startswith("#"))
+        assert commented or not line, f"allowlist entry without a comment saying why: {line}"
+    r = run(PY, "-m", "mypy.stubtest", "pinapi", "--mypy-config-file", ROOT / "mypy.ini",
+            "--allowlist", allowlist)  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """One wheel built from pyproject.toml, installed into a fresh virtual
+    environment; yields (its python, a copy of examples/ outside the tree)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    r = run(PY, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp / "dist", ROOT)
+    assert r.returncode == 0, r.stderr
+    (wheel,) = (tmp / "dist").glob("pinapi-*.whl")
+    venv.create(tmp / "venv", with_pip=False)
+    python = tmp / "venv" / "bin" / "python"
+    r = run(PY, "-m", "pip", "--python", python, "install", "-q", wheel)
+    assert r.returncode == 0, r.stderr
+    work = tmp / "user"
+    shutil.copytree(EXAMPLES, work / "examples")
+    yield python, work
+
+
+def test_wheel_ships_the_contract(installed_wheel: tuple[Path, Path]) -> None:
+    python, _ = installed_wheel
+    r = run(python, "-c", "import pinapi, sysconfig; print(sysconfig.get_paths()['purelib'])")
+    assert r.returncode == 0, r.stderr
+    site = Path(r.stdout.strip())
+    assert (site / "pinapi-stubs" / "__init__.pyi").read_text() == (ROOT / "stubs/pinapi/__init__.pyi").read_text()
+
+
+def test_mypy_installed_wheel(installed_wheel: tuple[Path, Path]) -> None:
+    python, work = installed_wheel
+    config = (ROOT / "mypy.ini").read_text().replace("mypy_path = stubs\n", "")
+    (work / "mypy.ini").write_text(config)
+    r = run(PY, "-m", "mypy", "--python-executable", python, "examples", cwd=work)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"no issues found in \d+ source files", r.stdout)
+
+
+def test_pyright_installed_wheel(installed_wheel: tuple[Path, Path]) -> None:
+    python, work = installed_wheel
+    config = {k: v for k, v in PYRIGHT_CONFIG.items() if k != "stubPath"}
+    (work / "pyrightconfig.json").write_text(json.dumps(config))
+    r = run(PY, "-m", "pyright", "--outputjson", "--pythonpath", python, cwd=work)
+    report = json.loads(r.stdout)
+    assert report["generalDiagnostics"] == [] and r.returncode == 0
+    assert report["summary"]["filesAnalyzed"] == len(list(EXAMPLES.rglob("*.py")))
