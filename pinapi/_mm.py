@@ -145,6 +145,14 @@ class VMA:
         """The file page index mapped at *addr*."""
         return self.vm_pgoff + ((addr - self.vm_start) >> PAGE_SHIFT)
 
+    def file_end(self) -> int:
+        """Where the file's last page ends in this VMA (``vm_end`` for
+        anonymous and hugetlb mappings): touching past it is SIGBUS."""
+        if self.vm_file is None or self.huge_order:
+            return self.vm_end
+        pages = (self.vm_file.inode.size + PAGE_SIZE - 1) >> PAGE_SHIFT
+        return max(self.vm_start, min(self.vm_end, self.vm_start + ((pages - self.vm_pgoff) << PAGE_SHIFT)))
+
     def fault_condition(self, write: bool, unshare: bool) -> tuple[int, int]:
         """``(mask, bad)``: a present page needs a fault first iff
         ``folio.flags & mask == bad`` (``bad == -1``: never)."""
@@ -525,10 +533,8 @@ class MM:
         *unshare* (a pin of a shared anonymous page). Raises EFAULT (SIGBUS)
         past the end of a file."""
         vmstat.pgfault += 1
-        if vma.vm_file is not None and not vma.is_anonymous:
-            inode = vma.vm_file.inode
-            if vma.linear_index(addr) << PAGE_SHIFT >= inode.size and not vma.huge_order:
-                raise err(errno.EFAULT, "SIGBUS: fault beyond end of file")
+        if addr >= vma.file_end():
+            raise err(errno.EFAULT, "SIGBUS: fault beyond end of file")
         entry = self.pgd.get(addr >> PMD_SHIFT)
         if vma.huge_order or type(entry) is Folio:
             self._huge_fault(vma, addr, entry if type(entry) is Folio else None, write, unshare)
@@ -627,10 +633,8 @@ class MM:
             vma = self.find_vma(a)
             if vma is None or not vma.vm_flags & need or vma.vm_flags & (VM.IO | VM.PFNMAP):
                 raise err(errno.EFAULT, f"SIGSEGV: no {'writable' if write else 'readable'} mapping at {a:#x}")
-            if vma.vm_file is not None and not vma.huge_order:
-                last = min(end, vma.vm_end) - 1
-                if vma.linear_index(last) << PAGE_SHIFT >= vma.vm_file.inode.size:
-                    raise err(errno.EFAULT, f"SIGBUS: access beyond end of file at {a:#x}")
+            if min(end, vma.vm_end) > vma.file_end():
+                raise err(errno.EFAULT, f"SIGBUS: access beyond end of file at {max(a, vma.file_end()):#x}")
             a = vma.vm_end
         a = addr
         while a < end:
