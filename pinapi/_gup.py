@@ -19,12 +19,12 @@ from ._mm import MM, PMD_SHIFT, PTRS_PER_PTE, TASK_SIZE, VM, VMA
 from ._page import (
     PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, Page, Zone, folio_put, vmstat,
 )  # fmt: skip
-from ._track import tracking, try_get_folio
+from ._track import tracking, try_get_folios
 
 __all__ = [
     "FOLL", "FOLL_WRITE", "FOLL_FORCE", "FOLL_LONGTERM", "FOLL_GET", "FOLL_PIN",
     "is_valid_gup_args", "check_range", "get_user_pages_locked", "gup_put_pages",
-    "grab_folio", "put_folio_refs",
+    "FolioRuns", "grab_folios", "put_folios", "grab_folio", "put_folio_refs",
 ]  # fmt: skip
 
 
@@ -97,81 +97,130 @@ def check_vma_flags(vma: VMA, flags: FOLL) -> None:
                                     "the filesystem tracks dirty pages")  # fmt: skip
 
 
-def grab_folio(folio: Folio, refs: int, flags: FOLL) -> bool:
-    """``try_grab_folio()``: one atomic update for *refs* pages of *folio*.
-    The zero page is never really grabbed."""
-    if folio is ZERO_FOLIO:
-        return True
+class FolioRuns:
+    """Runs of pages taken together, in address order: ``nr[i]`` physically
+    contiguous pages of ``folios[i]`` from its page ``first[i]``. The engine
+    grabs and releases each run with one atomic update."""
+
+    __slots__ = ("folios", "first", "nr")
+
+    def __init__(self) -> None:
+        self.folios: list[Folio] = []
+        self.first: list[int] = []
+        self.nr: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.folios)
+
+    def append(self, folio: Folio, first: int, nr: int) -> None:
+        self.folios.append(folio)
+        self.first.append(first)
+        self.nr.append(nr)
+
+    def extend(self, other: FolioRuns, count: int) -> None:
+        """Append the first *count* runs of *other*."""
+        self.folios += other.folios[:count]
+        self.first += other.first[:count]
+        self.nr += other.nr[:count]
+
+
+def grab_folios(folios: list[Folio], refs: list[int], flags: FOLL) -> int:
+    """``try_grab_folio()`` on each folio in turn: *refs[i]* pages of
+    ``folios[i]`` in one atomic update. Returns how many folios were grabbed
+    before a refusal; the rest are untouched. The zero page is never really
+    grabbed."""
+    if ZERO_FOLIO in folios:
+        i = folios.index(ZERO_FOLIO)
+        done = grab_folios(folios[:i], refs[:i], flags)
+        return done if done < i else i + 1 + grab_folios(folios[i + 1 :], refs[i + 1 :], flags)
     if flags & FOLL.PIN:
-        if not tracking.strategy.try_grab_pin(folio, refs):
-            return False
-        vmstat.nr_foll_pin_acquired += refs
-    elif not try_get_folio(folio, refs):
-        return False
-    vmstat.nr_refcount_ops += 1
-    return True
+        done = tracking.strategy.try_grab_pins(folios, refs)
+        vmstat.nr_foll_pin_acquired += sum(refs[:done])
+    else:
+        done = try_get_folios(folios, refs)
+    vmstat.nr_refcount_ops += done
+    return done
+
+
+def put_folios(folios: list[Folio], refs: list[int], flags: FOLL, unwind: bool = False) -> None:
+    """``gup_put_folio()`` on each folio: release what ``grab_folios`` took.
+    With *unwind*, back out the grabs of a call that is failing, vmstat
+    included, as if they had never been taken."""
+    if ZERO_FOLIO in folios:
+        real = [i for i, folio in enumerate(folios) if folio is not ZERO_FOLIO]
+        folios, refs = [folios[i] for i in real], [refs[i] for i in real]
+    if flags & FOLL.PIN:
+        tracking.strategy.put_pins(folios, refs)
+        if unwind:
+            vmstat.nr_foll_pin_acquired -= sum(refs)
+        else:
+            vmstat.nr_foll_pin_released += sum(refs)
+    else:
+        for folio, nr in zip(folios, refs):
+            folio_put(folio, nr)
+    vmstat.nr_refcount_ops += -len(folios) if unwind else len(folios)
+
+
+def grab_folio(folio: Folio, refs: int, flags: FOLL) -> bool:
+    """``try_grab_folio()``: one atomic update for *refs* pages of *folio*."""
+    return grab_folios([folio], [refs], flags) == 1
 
 
 def put_folio_refs(folio: Folio, refs: int, flags: FOLL, unwind: bool = False) -> None:
-    """``gup_put_folio()``: release what ``grab_folio`` took. With *unwind*,
-    back out a grab of a call that is failing, vmstat included, as if it had
-    never been taken."""
-    if folio is ZERO_FOLIO:
-        return
-    if flags & FOLL.PIN:
-        tracking.strategy.put_pin(folio, refs)
-        if unwind:
-            vmstat.nr_foll_pin_acquired -= refs
-        else:
-            vmstat.nr_foll_pin_released += refs
-    else:
-        folio_put(folio, refs)
-    vmstat.nr_refcount_ops += -1 if unwind else 1
+    """``gup_put_folio()``: release what ``grab_folio`` took."""
+    put_folios([folio], [refs], flags, unwind)
 
 
 def gup_put_pages(pages: list[Page], flags: FOLL, unwind: bool = False) -> None:
     """Release *pages* grabbed with *flags*, one update per run of a folio."""
+    folios: list[Folio] = []
+    refs: list[int] = []
     prev: Folio | None = None
-    run = 0
     for page in pages:
         folio = page.folio
         if folio is prev:
-            run += 1
-            continue
-        if prev is not None:
-            put_folio_refs(prev, run, flags, unwind)
-        prev, run = folio, 1
-    if prev is not None:
-        put_folio_refs(prev, run, flags, unwind)
+            refs[-1] += 1
+        else:
+            folios.append(folio)
+            refs.append(1)
+            prev = folio
+    put_folios(folios, refs, flags, unwind)
 
 
-def _grab_run(pages: list[Page], flags: FOLL) -> int:
-    """Grab every page of *pages*; returns how many were grabbed before a
-    refusal (a folio's pages are grabbed together or not at all)."""
+def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
+    """The folio runs of a slice of a PTE table, up to the first page that is
+    absent or needs a fault (``folio.flags & mask == bad``) first."""
+    runs = FolioRuns()
+    add_folio, add_first, add_nr = runs.folios.append, runs.first.append, runs.nr.append
+    nr = runs.nr
     prev: Folio | None = None
-    run = 0
-    done = 0
-    for page in pages:
+    nxt = 0
+    for page in ptes:
+        if page is None:
+            break
         folio = page.folio
-        if folio is prev:
-            run += 1
+        if folio is prev and page.index == nxt:
+            nr[-1] += 1
+            nxt += 1
             continue
-        if prev is not None:
-            if not grab_folio(prev, run, flags):
-                return done
-            done += run
-        prev, run = folio, 1
-    if prev is not None:
-        if not grab_folio(prev, run, flags):
-            return done
-        done += run
-    return done
+        if folio.flags & mask == bad:
+            break
+        prev = folio
+        nxt = page.index
+        add_folio(folio)
+        add_first(nxt)
+        add_nr(1)
+        nxt += 1
+    return runs
 
 
-def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL) -> tuple[list[Page], KernelError | None]:
-    """Grab ``[start, end)``. Returns the pages grabbed, in order, and the
-    error that stopped the walk early (None when complete)."""
-    pages: list[Page] = []
+def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page] | None,
+                     ) -> tuple[FolioRuns, KernelError | None]:  # fmt: skip
+    """Grab ``[start, end)``, one atomic update per folio run. Returns the
+    runs grabbed, in order, and the error that stopped the walk early (None
+    when complete). *pages*, if given, gets the ``Page`` of every base page
+    grabbed; without it a huge folio never becomes ``Page`` objects."""
+    runs = FolioRuns()
     write = bool(flags & FOLL.WRITE)
     unshare = bool(flags & FOLL.PIN) and not write
     end, error = _check_vmas(mm, start, end, flags)
@@ -192,33 +241,33 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL) -> tuple[list[Pa
                     chunk_end = min(stop, base + entry.size)
                     first = (addr - base) >> PAGE_SHIFT
                     nr = (chunk_end - addr) >> PAGE_SHIFT
-                    if not grab_folio(entry, nr, flags):
+                    if not grab_folios([entry], [nr], flags):
                         raise err(errno.ENOMEM, f"_refcount of {entry!r} would overflow")
-                    pages += [Page(entry, i) for i in range(first, first + nr)]
+                    runs.append(entry, first, nr)
+                    if pages is not None:
+                        pages += [Page(entry, i) for i in range(first, first + nr)]
                     addr = chunk_end
                     continue
-                chunk_end = min(stop, (addr | (PMD_SIZE - 1)) + 1)
                 if entry is None:
                     mm.handle_mm_fault(vma, addr, write, unshare)
                     continue
                 assert isinstance(entry, list)
                 i0 = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
-                chunk = entry[i0 : i0 + ((chunk_end - addr) >> PAGE_SHIFT)]
-                for n, page in enumerate(chunk):
-                    if page is None or page.folio.flags & mask == bad:
-                        chunk = chunk[:n]
-                        chunk_end = addr + (n << PAGE_SHIFT)
-                        break
-                done = _grab_run(chunk, flags)  # type: ignore[arg-type]
-                pages += chunk[:done]  # type: ignore[arg-type]
-                if done < len(chunk):
-                    raise err(errno.ENOMEM, f"_refcount of {chunk[done]!r} would overflow")
-                if chunk_end == addr:
+                chunk = entry[i0 : i0 + ((min(stop, (addr | (PMD_SIZE - 1)) + 1) - addr) >> PAGE_SHIFT)]
+                found = _pte_runs(chunk, mask, bad)
+                done = grab_folios(found.folios, found.nr, flags)
+                runs.extend(found, done)
+                taken = sum(found.nr[:done])
+                if pages is not None:
+                    pages += chunk[:taken]  # type: ignore[arg-type]
+                if done < len(found):
+                    raise err(errno.ENOMEM, f"_refcount of {found.folios[done]!r} would overflow")
+                if not taken:
                     mm.handle_mm_fault(vma, addr, write, unshare)
-                addr = chunk_end
+                addr += taken << PAGE_SHIFT
     except KernelError as e:
-        return pages, e
-    return pages, error
+        return runs, e
+    return runs, error
 
 
 def _check_vmas(mm: MM, start: int, end: int, flags: FOLL) -> tuple[int, KernelError | None]:
@@ -243,43 +292,44 @@ def _check_vmas(mm: MM, start: int, end: int, flags: FOLL) -> tuple[int, KernelE
 
 
 def get_user_pages_locked(mm: MM, start: int, nr_pages: int, gup_flags: int, to_set: FOLL,
-                          ) -> tuple[list[Page], KernelError | None, FOLL]:  # fmt: skip
+                          pages: list[Page] | None = None) -> tuple[FolioRuns, KernelError | None, FOLL]:  # fmt: skip
     """Validate everything that can be validated up front (raising with
     nothing grabbed), then walk; FOLL_LONGTERM goes through
-    ``__gup_longterm_locked``."""
+    ``__gup_longterm_locked``. *pages* is filled as ``__get_user_pages``
+    fills it."""
     flags = is_valid_gup_args(gup_flags, to_set)
     end = check_range(start, nr_pages)
     mm._check_live()
     if flags & FOLL.PIN:
         mm.has_pinned = True
-    if flags & FOLL.LONGTERM:
-        pages, error = __gup_longterm_locked(mm, start, end, flags)
-    else:
-        pages, error = __get_user_pages(mm, start, end, flags)
-    return pages, error, flags
+    walk = __gup_longterm_locked if flags & FOLL.LONGTERM else __get_user_pages
+    runs, error = walk(mm, start, end, flags, pages)
+    return runs, error, flags
 
 
 _MIGRATE_RETRIES: Final = 3
 
 
-def __gup_longterm_locked(mm: MM, start: int, end: int, flags: FOLL) -> tuple[list[Page], KernelError | None]:
+def __gup_longterm_locked(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page] | None,
+                          ) -> tuple[FolioRuns, KernelError | None]:  # fmt: skip
     """FOLL_LONGTERM: all or nothing, and nothing left in ZONE_MOVABLE or CMA.
     Pages there are unpinned, migrated to ZONE_NORMAL, and the range pinned
     again; on any failure everything is already unpinned."""
     from ._migrate import migrate_folio
 
     for _ in range(_MIGRATE_RETRIES):
-        pages, error = __get_user_pages(mm, start, end, flags)
+        runs, error = __get_user_pages(mm, start, end, flags, pages)
+        movable = {id(f): f for f in runs.folios if f.zone is not Zone.NORMAL}
+        if error is None and not movable:
+            return runs, None
+        put_folios(runs.folios, runs.nr, flags, unwind=error is not None)
+        if pages is not None:
+            pages.clear()
         if error is not None:
-            gup_put_pages(pages, flags, unwind=True)
-            return [], error
-        movable = {id(p.folio): p.folio for p in pages if p.folio.zone is not Zone.NORMAL}
-        if not movable:
-            return pages, None
-        gup_put_pages(pages, flags)
+            return FolioRuns(), error
         for folio in movable.values():
             try:
                 migrate_folio(folio, Zone.NORMAL)
             except KernelError as e:
-                return [], e
-    return [], err(errno.ENOMEM, "FOLL_LONGTERM: pages kept landing in a movable zone")
+                return FolioRuns(), e
+    return FolioRuns(), err(errno.ENOMEM, "FOLL_LONGTERM: pages kept landing in a movable zone")

@@ -51,7 +51,8 @@ def get_user_pages_remote(mm: MM, start: int, nr_pages: int, gup_flags: int) -> 
     """Take a plain reference on up to *nr_pages* pages of *mm* from *start*.
     A short list is a partial result the caller owns; raises if none."""
     with kernel_lock:
-        pages, error, _ = get_user_pages_locked(mm, start, nr_pages, gup_flags, FOLL.GET)
+        pages: list[Page] = []
+        _, error, _ = get_user_pages_locked(mm, start, nr_pages, gup_flags, FOLL.GET, pages)
         if error is not None and not pages:
             raise error
         return pages

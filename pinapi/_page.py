@@ -364,9 +364,12 @@ def folio_get(folio: Folio, refs: int = 1) -> None:
     folio._refcount += refs
 
 
+_PG_RESERVED: Final = int(PG.reserved)  # an enum member lookup costs more than folio_put
+
+
 def folio_put(folio: Folio, refs: int = 1) -> None:
     """Drop *refs* references; the folio is freed when ``_refcount`` hits 0."""
-    if folio.flags & PG.reserved:
+    if folio.flags & _PG_RESERVED:
         return
     new = folio._refcount - refs
     if new < 0:

@@ -24,7 +24,7 @@ from typing import Final, final, overload
 from ._debug import debug
 from ._errors import err
 from ._fs import AddressSpace, File
-from ._gup import FOLL, get_user_pages_locked, gup_put_pages
+from ._gup import FOLL, FolioRuns, get_user_pages_locked, gup_put_pages, put_folios
 from ._mm import MM
 from ._page import PG, Folio, Page, kernel_lock
 from ._task import current_mm
@@ -44,6 +44,7 @@ __all__ = [
     "folio_maybe_dma_pinned",
     "pin_ledger",
     "folio_mark_dirty",
+    "folios_mark_dirty_lock",
     "call_site",
 ]
 
@@ -77,19 +78,20 @@ _seq: Final = itertools.count(1)
 class PinRecord:
     """A ledger entry: the live pins of one pinning call."""
 
-    __slots__ = ("seq", "owner", "mm", "start", "nr_pages", "flags", "_site", "live", "pages")
+    __slots__ = ("seq", "owner", "mm", "start", "nr_pages", "flags", "_site", "live", "pages", "runs")
 
     def __init__(self, owner: VaddrPin, mm: MM, start: int, pages: list[Page], flags: FOLL,
-                 site: tuple[CodeType, int]) -> None:  # fmt: skip
+                 site: tuple[CodeType, int], runs: FolioRuns | None = None) -> None:  # fmt: skip
         self.seq = next(_seq)
         self.pages = pages  # shared with the handle; outlives it if it leaks
+        self.runs = runs  # what a get_user_bvec() call pinned, instead of pages
         self.owner = owner
         self.mm = mm
         self.start = start
-        self.nr_pages = len(pages)
+        self.nr_pages = len(pages) if runs is None else sum(runs.nr)
         self.flags = flags
         self._site = site
-        self.live = len(pages)
+        self.live = self.nr_pages
 
     @property
     def site(self) -> str:
@@ -116,9 +118,19 @@ class _Ledger:
     def __init__(self) -> None:
         self.records: dict[int, PinRecord] = {}
 
+    def add(self, record: PinRecord) -> None:
+        self.records[record.seq] = record
+
+    def released(self, record: PinRecord, nr_pages: int) -> None:
+        """*nr_pages* of *record*'s pins were released; it leaves the ledger
+        with its last."""
+        record.live -= nr_pages
+        if not record.live:
+            del self.records[record.seq]
+
     def describe(self, folio: Folio) -> str:
         for record in self.records.values():
-            if any(p.folio is folio for p in record.pages):
+            if any(p.folio is folio for p in record.pages) or (record.runs and folio in record.runs.folios):
                 return record.site
         return "an unknown site"
 
@@ -259,14 +271,15 @@ def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPi
         raise err(errno.EINVAL, "vaddr_pin names no owner: give an mm, a file, or both")
     with kernel_lock:
         mm = vaddr_pin.mm or current_mm()
-        pages, error, flags = get_user_pages_locked(mm, addr, nr_pages, gup_flags, FOLL.PIN)
+        pages: list[Page] = []
+        runs, error, flags = get_user_pages_locked(mm, addr, nr_pages, gup_flags, FOLL.PIN, pages)
         if error is not None:
-            gup_put_pages(pages, flags, unwind=True)
+            put_folios(runs.folios, runs.nr, flags, unwind=True)
             raise error
         if debug.enabled:
             debug.account(pages, 1)
         record = PinRecord(vaddr_pin, mm, addr, pages, flags, call_site())
-        _ledger.records[record.seq] = record
+        _ledger.add(record)
         return PinnedPages._new(pages, record)
 
 
@@ -277,6 +290,17 @@ def folio_mark_dirty(folio: Folio) -> None:
         mapping.host.fs.dirty_folio(mapping.host, folio)
     else:
         folio.flags |= PG.dirty
+
+
+def folios_mark_dirty_lock(folios: Iterable[Folio]) -> None:
+    """Lock, mark dirty and unlock each folio not already dirty, as
+    ``unpin_user_pages_dirty_lock()`` does before it unpins; never the zero
+    page."""
+    for folio in folios:
+        if not folio.flags & (PG.dirty | PG.reserved):
+            folio.flags |= PG.locked
+            folio_mark_dirty(folio)
+            folio.flags &= ~PG.locked
 
 
 def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner: VaddrPin | None) -> None:
@@ -305,21 +329,18 @@ def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner:
         for batch, idx in groups.values():
             pages = batch._pages if len(idx) == len(batch._pages) else [batch._pages[i] for i in idx]
             if make_dirty:
-                for folio in {id(p.folio): p.folio for p in pages}.values():
-                    if not folio.flags & (PG.dirty | PG.reserved):
-                        folio.flags |= PG.locked
-                        folio_mark_dirty(folio)
-                        folio.flags &= ~PG.locked
+                folios_mark_dirty_lock({id(p.folio): p.folio for p in pages}.values())
             if debug.enabled:
                 debug.account(pages, -1)
             gup_put_pages(pages, batch._record.flags)
             live = batch._live
-            for i in idx:
-                live[i] = 0
+            if len(idx) == len(live):
+                live[:] = bytes(len(live))
+            else:
+                for i in idx:
+                    live[i] = 0
             batch._nr_live -= len(idx)
-            batch._record.live -= len(idx)
-            if not batch._nr_live:
-                del _ledger.records[batch._record.seq]
+            _ledger.released(batch._record, len(idx))
 
 
 def unpin_user_page(page: PinnedPage) -> None:

@@ -1,8 +1,8 @@
 """How pins are counted: the one place that knows the pin arithmetic.
 
-The GUP engine calls ``try_grab_pin(folio, refs)`` once per folio for *refs* of
-its pages and ``put_pin`` to release them; everything else asks
-``maybe_dma_pinned``. Swapping the strategy (``use_tracking``) swaps the
+The GUP engine calls ``try_grab_pins(folios, refs)`` with a batch of folios,
+one atomic update for *refs[i]* pages of each, and ``put_pins`` to release
+them; everything else asks ``maybe_dma_pinned``. Swapping the strategy (``use_tracking``) swaps the
 arithmetic everywhere; it is refused while any pin is live.
 """
 
@@ -23,18 +23,22 @@ __all__ = [
     "LookupTree",
     "tracking",
     "use_tracking",
-    "try_get_folio",
+    "try_get_folios",
 ]
 
 
-def try_get_folio(folio: Folio, refs: int) -> bool:
-    """``try_get_folio()``: *refs* plain references, refused on a freed folio
-    or where the 32-bit count would wrap."""
-    count = folio._refcount
-    if count <= 0 or count > REFCOUNT_MAX - refs:
-        return False
-    folio._refcount = count + refs
-    return True
+def try_get_folios(folios: list[Folio], refs: list[int]) -> int:
+    """``try_get_folio()`` on each folio in turn: *refs[i]* plain references,
+    refused on a freed folio or where the 32-bit count would wrap. Returns how
+    many folios got theirs before a refusal."""
+    done = 0
+    for folio, nr in zip(folios, refs):
+        count = folio._refcount
+        if count <= 0 or count > REFCOUNT_MAX - nr:
+            break
+        folio._refcount = count + nr
+        done += 1
+    return done
 
 
 class PinTracking(ABC):
@@ -43,13 +47,15 @@ class PinTracking(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def try_grab_pin(self, folio: Folio, refs: int) -> bool:
-        """Pin *refs* pages of *folio* in one atomic update; False (nothing
-        changed) if the folio is freed or a count would overflow."""
+    def try_grab_pins(self, folios: list[Folio], refs: list[int]) -> int:
+        """Pin *refs[i]* pages of ``folios[i]``, one atomic update per folio,
+        in order. Stops at the first folio that is freed or whose count would
+        overflow, leaving it and the rest unchanged; returns how many were
+        pinned."""
 
     @abstractmethod
-    def put_pin(self, folio: Folio, refs: int) -> None:
-        """Release *refs* pins; may free the folio."""
+    def put_pins(self, folios: list[Folio], refs: list[int]) -> None:
+        """Release *refs[i]* pins of ``folios[i]``; may free folios."""
 
     @abstractmethod
     def maybe_dma_pinned(self, folio: Folio) -> bool:
@@ -72,28 +78,28 @@ class RefcountBias(PinTracking):
 
     name = "refcount-bias"
 
-    def try_grab_pin(self, folio: Folio, refs: int) -> bool:
-        count = folio._refcount
-        if folio.order:
-            if count <= 0 or count > REFCOUNT_MAX - refs:
-                return False
-            folio._refcount = count + refs
-            folio._pincount += refs
-            return True
-        add = refs * GUP_PIN_COUNTING_BIAS
-        if count <= 0 or count > REFCOUNT_MAX - add:
-            return False
-        folio._refcount = count + add
-        return True
+    def try_grab_pins(self, folios: list[Folio], refs: list[int]) -> int:
+        done = 0
+        for folio, nr in zip(folios, refs):
+            count = folio._refcount
+            add = nr if folio.order else nr * GUP_PIN_COUNTING_BIAS
+            if count <= 0 or count > REFCOUNT_MAX - add:
+                break
+            folio._refcount = count + add
+            if folio.order:
+                folio._pincount += nr
+            done += 1
+        return done
 
-    def put_pin(self, folio: Folio, refs: int) -> None:
-        if folio.order:
-            if folio._pincount < refs:
-                raise KernelBug(f"_pincount underflow on {folio!r}")
-            folio._pincount -= refs
-            folio_put(folio, refs)
-        else:
-            folio_put(folio, refs * GUP_PIN_COUNTING_BIAS)
+    def put_pins(self, folios: list[Folio], refs: list[int]) -> None:
+        for folio, nr in zip(folios, refs):
+            if folio.order:
+                if folio._pincount < nr:
+                    raise KernelBug(f"_pincount underflow on {folio!r}")
+                folio._pincount -= nr
+                folio_put(folio, nr)
+            else:
+                folio_put(folio, nr * GUP_PIN_COUNTING_BIAS)
 
     def maybe_dma_pinned(self, folio: Folio) -> bool:
         if folio.order:
@@ -107,15 +113,16 @@ class RefcountBias(PinTracking):
 class _PlainRefPin(PinTracking):
     """Strategies where a pin is a plain reference plus a side record."""
 
-    def try_grab_pin(self, folio: Folio, refs: int) -> bool:
-        if not try_get_folio(folio, refs):
-            return False
-        self._record(folio, refs)
-        return True
+    def try_grab_pins(self, folios: list[Folio], refs: list[int]) -> int:
+        done = try_get_folios(folios, refs)
+        for folio, nr in zip(folios[:done], refs[:done]):
+            self._record(folio, nr)
+        return done
 
-    def put_pin(self, folio: Folio, refs: int) -> None:
-        self._unrecord(folio, refs)
-        folio_put(folio, refs)
+    def put_pins(self, folios: list[Folio], refs: list[int]) -> None:
+        for folio, nr in zip(folios, refs):
+            self._unrecord(folio, nr)
+            folio_put(folio, nr)
 
     @abstractmethod
     def _record(self, folio: Folio, refs: int) -> None: ...

@@ -4,6 +4,7 @@ installed wheel; stubtest keeps stubs/ and pinapi/ in step."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -107,3 +108,15 @@ def test_pyright_installed_wheel(installed_wheel: tuple[Path, Path]) -> None:
     report = json.loads(r.stdout)
     assert report["generalDiagnostics"] == [] and r.returncode == 0
     assert report["summary"]["filesAnalyzed"] == len(list(EXAMPLES.rglob("*.py")))
+
+
+def test_checkers_table_is_current() -> None:
+    """docs/checkers.md is what a fresh run of the four checkers gives, and
+    mypy and pyright reject every marked line of every misuse class."""
+    spec = importlib.util.spec_from_file_location("checkers_table", ROOT / "tools" / "checkers_table.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text, complete = module.table()
+    assert complete["mypy"] and complete["pyright"], text
+    assert (ROOT / "docs" / "checkers.md").read_text() == text, "stale: run python tools/checkers_table.py"
