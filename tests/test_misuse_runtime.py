@@ -59,6 +59,8 @@ EXPECTED: dict[tuple[str, str], tuple[type[BaseException], str]] = {
     ("deprecated_legacy_api", "call_get_user_pages"): (DeprecationWarning, r"use vaddr_pin_pages\(\)"),
     ("struct_page_call_on_pin", "get_page_on_a_pin"): (TypeError, r"get_page\(\) cannot release a pin"),
     ("struct_page_call_on_pin", "set_page_dirty_lock_on_a_pin"): (TypeError, r"set_page_dirty_lock\(\) cannot"),
+    ("pin_stored_as_page", "pins_in_a_list_of_pages"): (TypeError, r"release_pages\(\) cannot release a pin"),
+    ("pin_stored_as_page", "pins_in_a_bare_sg_table"): (TypeError, r"put_page\(\) cannot release a pin"),
 }  # fmt: skip
 
 #: Cases that exist only in the types, with the reason nothing can run.
