@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final
 
 from ._errors import KernelBug, err
 from ._page import (
-    HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, Folio, Zone, alloc_folio, folio_get, folio_put,
+    HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, Folio, Zone, alloc_folio, folio_get, folio_put,
     kernel_lock,
 )  # fmt: skip
 from ._track import tracking
@@ -149,6 +149,8 @@ class Hugetlbfs(FileSystem):
     can_write = False
 
     def __init__(self, order: int = HPAGE_PMD_ORDER) -> None:
+        if order not in (HPAGE_PMD_ORDER, HPAGE_PUD_ORDER):
+            raise err(errno.EINVAL, f"no hugetlb page size of order {order}: 2 MiB or 1 GiB")
         super().__init__()
         self.folio_order = order
 

@@ -193,7 +193,7 @@ def test_munmap_of_a_pinned_range_keeps_the_pages_until_unpinned(mm: MM, owner: 
     assert all(f.refcount() == 0 for f in folios)
 
 
-def test_exit_orphans_a_device_pin_until_released(owner: VaddrPin) -> None:
+def test_exit_orphans_a_device_pin_until_released() -> None:
     proc = MM("proc")
     a = proc.mmap(PAGE_SIZE)
     proc.write(a, b"z")

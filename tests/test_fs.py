@@ -154,11 +154,17 @@ def test_hugetlbfs_maps_huge_page_cache_folios(mm: MM) -> None:
     other.exit()
 
 
-def test_hugetlbfs_refuses_write_and_unaligned_truncate(mm: MM) -> None:
+def test_hugetlbfs_refuses_write_unaligned_truncate_and_mmap(mm: MM) -> None:
+    with pytest.raises(KernelError) as e:
+        Hugetlbfs(order=3)
+    assert e.value.errno == errno.EINVAL
     f = new_file(Hugetlbfs(), PMD_SIZE)
     a = mm.mmap(PMD_SIZE, flags=MAP_SHARED, file=f)
     mm.write(a, b"x")
     before, fbefore = state(mm), file_state(f)
+    with pytest.raises(KernelError, match="huge page size") as e:
+        mm.mmap(PAGE_SIZE, flags=MAP_SHARED, file=f)
+    assert e.value.errno == errno.EINVAL
     with pytest.raises(KernelError, match="write through a mapping") as e:
         f.inode.write(0, b"y")
     assert e.value.errno == errno.EINVAL
