@@ -10,6 +10,7 @@ import pytest
 
 import pinapi
 from conftest import state
+from pinapi._page import HPAGE_PUD_ORDER
 from pinapi import (
     F_LAYOUT, F_UNLCK, FOLL_LONGTERM, FOLL_WRITE, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PG,
     PMD_SIZE, Ext4, File, FileSystem, Folio, FsDax, Hugetlbfs, Inode, KernelError, VaddrPin,
@@ -287,3 +288,15 @@ def test_setlease_rules() -> None:
     with pytest.raises(KernelError) as e:
         f.setlease(F_LAYOUT)
     assert e.value.errno == errno.EBADF and not f.layout_lease
+
+
+def test_hugetlbfs_1gb_pages(mm: MM) -> None:
+    f = new_file(Hugetlbfs(HPAGE_PUD_ORDER), pinapi.PUD_SIZE)
+    a = mm.mmap(pinapi.PUD_SIZE, flags=MAP_SHARED, file=f)
+    assert a % pinapi.PUD_SIZE == 0
+    mm.write(a + pinapi.PUD_SIZE - 1, b"G")
+    folio = folio_at(mm, a)
+    assert folio.size == pinapi.PUD_SIZE and folio_at(mm, a + PMD_SIZE) is folio
+    assert f.inode.read(pinapi.PUD_SIZE - 1, 1) == b"G"
+    f.inode.truncate(0)
+    assert folio.refcount() == 0 and mm.lookup(a) is None
