@@ -137,6 +137,9 @@ RULES: Final[list[tuple[re.Pattern[str], str, str]]] = [(re.compile(p, re.S), ru
     (r"PinnedPage.*" + _RELEASE_PLAIN + "|" + _RELEASE_PLAIN + r".*PinnedPage",
      "put_page() and the plain-reference calls cannot release a pin taken by vaddr_pin_pages()",
      "unpin_user_page() / unpin_user_pages() / unpin_user_pages_dirty_lock()"),
+    (r"Pinned\w*[^|]*(expected|declared type) \"[^\"]*\bPage\b",
+     "a pin is not a Page: stored as one, it will be released as one",
+     "list[PinnedPage] and SgTable[PinnedPage], released by unpin_user_pages()"),
     (_UNPIN, "unpin releases pins only; a plain reference or a kernel page is not a pin", "put_page()"),
 ]]  # fmt: skip
 
