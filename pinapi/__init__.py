@@ -12,6 +12,7 @@ Layering, bottom up (each module imports only those above it):
     _task     current->mm
     _debug    the debug pin counter
     _pin      vaddr_pin_pages() and its opaque handles; the pin ledger
+    _bvec     get_user_bvec(): pins as bio_vec segments, one per folio run
     _highmem  kernel-owned pages and kmap-style data access (case 5)
     _legacy   get_user_pages() and the plain-reference calls
     _sg       scatterlists generic in the page handle they carry
@@ -19,6 +20,10 @@ Layering, bottom up (each module imports only those above it):
 The typed contract drivers see is ``stubs/pinapi/__init__.pyi``.
 """
 
+from ._bvec import BvecSegment as BvecSegment
+from ._bvec import PinnedBvec as PinnedBvec
+from ._bvec import get_user_bvec as get_user_bvec
+from ._bvec import put_user_bvec as put_user_bvec
 from ._errors import KernelBug as KernelBug
 from ._errors import KernelError as KernelError
 from ._errors import PinnedPagePutWarning as PinnedPagePutWarning

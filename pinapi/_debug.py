@@ -23,12 +23,15 @@ class _Debug:
     describe_pin: Callable[[Folio], str] = staticmethod(lambda folio: "unknown")
 
     def account(self, pages: list[Page], sign: int) -> None:
+        self.account_folios([page.folio for page in pages], [1] * len(pages), sign)
+
+    def account_folios(self, folios: list[Folio], refs: list[int], sign: int) -> None:
+        """*refs[i]* pins of ``folios[i]`` were taken (*sign* 1) or dropped (-1)."""
         ext = self.page_ext
-        for page in pages:
-            folio = page.folio
+        for folio, nr in zip(folios, refs):
             if folio is ZERO_FOLIO:
                 continue  # never really pinned
-            n = ext.get(folio, 0) + sign
+            n = ext.get(folio, 0) + sign * nr
             if n:
                 ext[folio] = n
             else:

@@ -230,15 +230,17 @@ class Folio:
         return bytes(out)
 
     def write(self, offset: int, data: bytes) -> None:
-        """Write *data* at byte *offset* of the folio."""
+        """Write *data* at byte *offset* of the folio. Zeroes written to a
+        page that holds no data yet leave it holding none: it reads as zeroes."""
         self._check_range(offset, len(data))
         pos = 0
         while pos < len(data):
             i, off = divmod(offset + pos, PAGE_SIZE)
             n = min(len(data) - pos, PAGE_SIZE - off)
-            buf = self._subpage(i, True)
-            assert buf is not None
-            buf[off : off + n] = data[pos : pos + n]
+            chunk = data[pos : pos + n]
+            buf = self._subpage(i, chunk.count(0) != n)
+            if buf is not None:
+                buf[off : off + n] = chunk
             pos += n
 
     def copy_data_from(self, src: Folio) -> None:

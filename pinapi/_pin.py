@@ -45,6 +45,7 @@ __all__ = [
     "pin_ledger",
     "folio_mark_dirty",
     "folios_mark_dirty_lock",
+    "pin_user_range",
     "call_site",
 ]
 
@@ -264,23 +265,36 @@ class PinnedPages(Sequence[PinnedPage]):
             )
 
 
+def pin_user_range(vaddr_pin: VaddrPin, start: int, nr_pages: int, gup_flags: int,
+                   pages: list[Page] | None) -> PinRecord:  # fmt: skip
+    """What every pinning entry point does: pin *nr_pages* pages from *start*
+    for *vaddr_pin*, all or nothing, count them for the debug counter, and
+    enter them in the ledger. The MM walked is ``vaddr_pin.mm``, else the
+    current one. With *pages* the record holds the ``Page`` list the engine
+    fills, without it the folio runs. Call with ``kernel_lock`` held."""
+    if vaddr_pin.mm is None and vaddr_pin.file is None:
+        raise err(errno.EINVAL, "vaddr_pin names no owner: give an mm, a file, or both")
+    mm = vaddr_pin.mm or current_mm()
+    runs, error, flags = get_user_pages_locked(mm, start, nr_pages, gup_flags, FOLL.PIN, pages)
+    if error is not None:
+        put_folios(runs.folios, runs.nr, flags, unwind=True)
+        raise error
+    if debug.enabled:
+        debug.account_folios(runs.folios, runs.nr, 1)
+    if pages is None:
+        record = PinRecord(vaddr_pin, mm, start, [], flags, call_site(), runs)
+    else:
+        record = PinRecord(vaddr_pin, mm, start, pages, flags, call_site())
+    _ledger.add(record)
+    return record
+
+
 def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedPages:
     """Pin *nr_pages* user pages from *addr* for *vaddr_pin*: all or nothing.
     The MM walked is ``vaddr_pin.mm``, else the current one."""
-    if vaddr_pin.mm is None and vaddr_pin.file is None:
-        raise err(errno.EINVAL, "vaddr_pin names no owner: give an mm, a file, or both")
     with kernel_lock:
-        mm = vaddr_pin.mm or current_mm()
         pages: list[Page] = []
-        runs, error, flags = get_user_pages_locked(mm, addr, nr_pages, gup_flags, FOLL.PIN, pages)
-        if error is not None:
-            put_folios(runs.folios, runs.nr, flags, unwind=True)
-            raise error
-        if debug.enabled:
-            debug.account(pages, 1)
-        record = PinRecord(vaddr_pin, mm, addr, pages, flags, call_site())
-        _ledger.add(record)
-        return PinnedPages._new(pages, record)
+        return PinnedPages._new(pages, pin_user_range(vaddr_pin, addr, nr_pages, gup_flags, pages))
 
 
 def folio_mark_dirty(folio: Folio) -> None:

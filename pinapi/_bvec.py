@@ -1,0 +1,235 @@
+"""``get_user_bvec()`` / ``put_user_bvec()``: pins as ``struct bio_vec`` segments.
+
+``get_user_bvec()`` pins a byte range through the same engine, owner rule,
+errors and ledger as ``vaddr_pin_pages()``, but hands back a ``PinnedBvec``:
+one ``BvecSegment`` per physically contiguous run of pages within a folio, so
+a 2 MiB THP or a 1 GiB hugetlb page is one segment, pinned and released with
+one atomic count update however many base pages it covers (vmstat still counts
+base pages). The first segment may start mid-page and the last end mid-page.
+
+A segment is not a ``Page``: it carries what a driver needs for a scatterlist
+or a copy (``pfn``, ``offset``, ``length``, ``read``, ``write``) and nothing
+``put_page()`` accepts. ``put_user_bvec()`` releases the whole bvec, exactly
+once.
+"""
+
+from __future__ import annotations
+
+import errno
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import final, overload
+
+from ._debug import debug
+from ._errors import KernelBug, err
+from ._gup import FolioRuns, put_folios
+from ._page import PAGE_SHIFT, PAGE_SIZE, Folio, kernel_lock
+from ._pin import PinRecord, VaddrPin, _ledger, folios_mark_dirty_lock, pin_user_range
+
+__all__ = ["BvecSegment", "PinnedBvec", "get_user_bvec", "put_user_bvec"]
+
+
+@final
+class BvecSegment:
+    """One ``struct bio_vec`` of a ``PinnedBvec``: ``length`` bytes from byte
+    ``offset`` of the page at ``pfn``, physically contiguous within one folio.
+    Never a ``Page``: it is released only with its bvec."""
+
+    __slots__ = ("_bvec", "_i")
+
+    _bvec: PinnedBvec
+    _i: int
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("BvecSegment has no public constructor: segments come from get_user_bvec()")
+
+    @classmethod
+    def _new(cls, bvec: PinnedBvec, i: int) -> BvecSegment:
+        self = object.__new__(cls)
+        self._bvec = bvec
+        self._i = i
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BvecSegment) and other._bvec is self._bvec and other._i == self._i
+
+    def __hash__(self) -> int:
+        return hash((id(self._bvec), self._i))
+
+    def __repr__(self) -> str:
+        folio, start, length = self._bvec._segment(self._i)
+        state = "pinned" if self._bvec._pinned else "released"
+        return f"<BvecSegment pfn={folio.pfn + (start >> PAGE_SHIFT):#x} offset={start % PAGE_SIZE} len={length} {state}>"
+
+    def _live(self) -> tuple[Folio, int, int]:
+        if not self._bvec._pinned:
+            raise err(errno.EINVAL, "use of a BvecSegment after put_user_bvec()")
+        return self._bvec._segment(self._i)
+
+    @property
+    def pinned(self) -> bool:
+        return self._bvec._pinned
+
+    @property
+    def pfn(self) -> int:
+        """``page_to_pfn(bv_page)``: the segment's first page frame."""
+        folio, start, _ = self._live()
+        return folio.pfn + (start >> PAGE_SHIFT)
+
+    @property
+    def offset(self) -> int:
+        """``bv_offset``: where the data starts in the first page."""
+        return self._live()[1] % PAGE_SIZE
+
+    @property
+    def length(self) -> int:
+        """``bv_len``: bytes in the segment, possibly spanning many pages."""
+        return self._live()[2]
+
+    def _span(self, offset: int, length: int) -> tuple[Folio, int]:
+        folio, start, seg_len = self._live()
+        if offset < 0 or length < 0 or offset + length > seg_len:
+            raise KernelBug(f"access [{offset}, {offset + length}) outside a {seg_len}-byte segment")
+        return folio, start + offset
+
+    def read(self, offset: int = 0, length: int | None = None) -> bytes:
+        """The device (or CPU) reads the segment's data: *length* bytes from
+        *offset* within it (default: to its end)."""
+        with kernel_lock:
+            if length is None:
+                length = self._live()[2] - offset
+            folio, pos = self._span(offset, length)
+            return folio.read(pos, length)
+
+    def write(self, offset: int, data: bytes) -> None:
+        """The device (or CPU) writes *data* at *offset* within the segment."""
+        with kernel_lock:
+            folio, pos = self._span(offset, len(data))
+            folio.write(pos, data)
+
+
+@final
+class PinnedBvec(Sequence[BvecSegment]):
+    """What one ``get_user_bvec()`` call pinned: its segments in address
+    order. Released with ``put_user_bvec()``, all at once; as a context
+    manager it releases on exit (without dirtying) if still pinned."""
+
+    __slots__ = ("_runs", "_offset", "_length", "_record", "_pinned")
+
+    _runs: FolioRuns
+    _offset: int  # of the range in its first page
+    _length: int
+    _record: PinRecord
+    _pinned: bool
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("PinnedBvec has no public constructor: bvecs come from get_user_bvec()")
+
+    @classmethod
+    def _new(cls, runs: FolioRuns, offset: int, length: int, record: PinRecord) -> PinnedBvec:
+        self = object.__new__(cls)
+        self._runs = runs
+        self._offset = offset
+        self._length = length
+        self._record = record
+        self._pinned = True
+        return self
+
+    def _segment(self, i: int) -> tuple[Folio, int, int]:
+        """Segment *i*: its folio, its first byte in the folio, its length."""
+        runs = self._runs
+        start = runs.first[i] << PAGE_SHIFT
+        length = runs.nr[i] << PAGE_SHIFT
+        if i == 0:
+            start += self._offset
+            length -= self._offset
+        if i == len(runs) - 1:
+            length -= (self._record.nr_pages << PAGE_SHIFT) - self._offset - self._length
+        return runs.folios[i], start, length
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    @overload
+    def __getitem__(self, i: int) -> BvecSegment: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[BvecSegment]: ...
+    def __getitem__(self, i: int | slice) -> BvecSegment | list[BvecSegment]:
+        if isinstance(i, slice):
+            return [BvecSegment._new(self, j) for j in range(len(self._runs))[i]]
+        if i < 0:
+            i += len(self._runs)
+        if not 0 <= i < len(self._runs):
+            raise IndexError("PinnedBvec index out of range")
+        return BvecSegment._new(self, i)
+
+    def __iter__(self) -> Iterator[BvecSegment]:
+        return (BvecSegment._new(self, i) for i in range(len(self._runs)))
+
+    def __repr__(self) -> str:
+        state = "pinned" if self._pinned else "released"
+        return f"<PinnedBvec {len(self._runs)} segments, {self._length} bytes {state}, {self._record!r}>"
+
+    @property
+    def pinned(self) -> bool:
+        return self._pinned
+
+    @property
+    def length(self) -> int:
+        """Bytes pinned: the *length* given to ``get_user_bvec()``."""
+        return self._length
+
+    @property
+    def nr_pages(self) -> int:
+        """Base pages the range touches."""
+        return self._record.nr_pages
+
+    @property
+    def owner(self) -> VaddrPin:
+        return self._record.owner
+
+    def __enter__(self) -> PinnedBvec:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pinned:
+            put_user_bvec(self, False)
+
+    def __del__(self) -> None:
+        if getattr(self, "_pinned", False):
+            warnings.warn(f"{self!r} collected still pinned: the pins leak", ResourceWarning, source=self)
+
+
+def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedBvec:
+    """Pin the *length* bytes at *addr* for *vaddr_pin*, all or nothing, as
+    bio_vec segments: one per physically contiguous run within a folio, one
+    atomic update each. Flags, owner rule and errors are
+    ``vaddr_pin_pages()``'s; *addr* need not be page-aligned."""
+    if length <= 0:
+        raise err(errno.EINVAL, f"length must be positive, got {length}")
+    offset = addr % PAGE_SIZE
+    nr_pages = (offset + length + PAGE_SIZE - 1) >> PAGE_SHIFT
+    with kernel_lock:
+        record = pin_user_range(vaddr_pin, addr - offset, nr_pages, gup_flags, None)
+        assert record.runs is not None
+        return PinnedBvec._new(record.runs, offset, length, record)
+
+
+def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:
+    """Release every pin of *bvec* at once, one atomic update per folio run.
+    With *make_dirty*, first lock, dirty and unlock each folio not already
+    dirty, as ``unpin_user_pages_dirty_lock()`` does. Exactly once."""
+    if not isinstance(bvec, PinnedBvec):
+        raise TypeError(f"put_user_bvec() expects a PinnedBvec, got {type(bvec).__name__}: "
+                        "pins from vaddr_pin_pages() are released with unpin_user_pages()")  # fmt: skip
+    with kernel_lock:
+        if not bvec._pinned:
+            raise err(errno.EINVAL, f"{bvec!r} was already released: a pin releases exactly once")
+        runs, record = bvec._runs, bvec._record
+        if make_dirty:
+            folios_mark_dirty_lock({id(folio): folio for folio in runs.folios}.values())
+        if debug.enabled:
+            debug.account_folios(runs.folios, runs.nr, -1)
+        put_folios(runs.folios, runs.nr, record.flags)
+        bvec._pinned = False
+        _ledger.released(record, record.live)
