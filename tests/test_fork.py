@@ -6,6 +6,8 @@ from __future__ import annotations
 import errno
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pinapi
 from pinapi import (
@@ -206,3 +208,76 @@ def test_exit_orphans_a_device_pin_until_released() -> None:
     assert pins[0].read(0, 1) == b"z"
     unpin_user_pages(pins)
     assert pinapi.pin_ledger() == [] and folio.refcount() == 0
+
+
+# -- random fork histories ----------------------------------------------------
+
+NPAGES = 4
+fork_ops = st.lists(
+    st.tuples(st.sampled_from(["write", "pin", "dma", "unpin", "fork", "exit"]),
+              st.integers(0, 3), st.integers(0, NPAGES - 1)),
+    max_size=30,
+)  # fmt: skip
+
+
+def test_random_fork_histories_keep_every_process_memory_its_own() -> None:
+    runs = []
+
+    @settings(max_examples=500, deadline=None, database=None)
+    @given(fork_ops, st.booleans())
+    def check(ops: list[tuple[str, int, int]], thp: bool) -> None:
+        runs.append(1)
+        fork_history(ops, thp)
+
+    check()
+    assert len(runs) >= 500
+
+
+def fork_history(ops: list[tuple[str, int, int]], thp: bool) -> None:
+    """Processes write, fork and exit while the first one pins pages and a
+    device writes through the pins: every process always reads exactly what
+    it (or its ancestors before the fork) and, for the pinner, the device
+    wrote; every folio is freed once all have exited and all pins are gone."""
+    root = MM("p0")
+    a = root.mmap(PMD_SIZE)
+    if thp:
+        root.madvise(a, PMD_SIZE, MADV_HUGEPAGE)
+    procs: list[MM | None] = [root]
+    memory = [bytearray(NPAGES * PAGE_SIZE)]
+    pins: dict[int, pinapi.PinnedPages] = {}
+    seen: set[Folio] = set()
+    try:
+        for step, (op, who, page) in enumerate(ops):
+            live = [i for i, p in enumerate(procs) if p is not None]
+            proc_i = live[who % len(live)]
+            proc = procs[proc_i]
+            assert proc is not None
+            stamp, off = b"%06d" % step, page * PAGE_SIZE + step * 8 % (PAGE_SIZE - 8)
+            if op == "write":
+                proc.write(a + off, stamp)
+                memory[proc_i][off : off + 6] = stamp
+            elif op == "pin" and page not in pins:
+                pins[page] = vaddr_pin_pages(a + page * PAGE_SIZE, 1, FOLL_WRITE, VaddrPin(mm=root))
+            elif op == "dma" and page in pins:
+                pins[page][0].write(off - page * PAGE_SIZE, stamp)
+                memory[0][off : off + 6] = stamp
+            elif op == "unpin" and page in pins:
+                unpin_user_pages_dirty_lock(pins.pop(page), make_dirty=True)
+            elif op == "fork" and len(procs) < 6:
+                procs.append(proc.fork(f"p{len(procs)}"))
+                memory.append(bytearray(memory[proc_i]))
+            elif op == "exit" and proc_i:
+                proc.exit()
+                procs[proc_i] = None
+            for i, p in enumerate(procs):
+                if p is not None:
+                    assert p.read(a, NPAGES * PAGE_SIZE) == memory[i], f"p{i} after {op}"
+                    seen |= {pg.folio for _, pg in p.mapped_pages() if pg.folio is not ZERO_FOLIO}
+    finally:
+        for h in pins.values():
+            unpin_user_pages(h)
+        for p in procs:
+            if p is not None:
+                p.exit()
+    assert all(f.refcount() == 0 for f in seen)
+
