@@ -191,8 +191,9 @@ class Ext4(FileSystem):
     def writepage(self, inode: Inode, folio: Folio, data: bytes) -> None:
         if not folio.flags & PG.private:
             if self.bug_on_no_buffers:
-                raise KernelBug(f"ext4 writeback: BUG_ON(!PagePrivate(page)): dirty {folio!r} "
-                                "has no buffers (dirtied without page_mkwrite)")  # fmt: skip
+                raise KernelBug(f"ext4 writeback: BUG_ON(!PagePrivate(page)): page {folio.index} of "
+                                f"inode {inode.ino} was dirty with no buffers (dirtied without "
+                                f"page_mkwrite) {folio!r}")  # fmt: skip
             warnings.warn(f"ext4: page {folio.index} of inode {inode.ino} does not have buffers "
                           "attached; its data is not written", FsWarning, stacklevel=3)  # fmt: skip
             return

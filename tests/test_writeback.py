@@ -284,13 +284,14 @@ def test_pinned_path_never_loses_a_byte(strategy: type[pinapi.PinTracking]) -> N
 @pytest.mark.parametrize("bug", [True, False], ids=["ext4-BUG", "ext4-warn-and-drop"])
 def test_legacy_path_fails_on_some_interleaving(bug: bool) -> None:
     legacy = fails("legacy", False, lambda: Ext4(bug_on_no_buffers=bug))
-    schedule = find(schedules, legacy, settings=settings(max_examples=2000, database=None))
+    schedule = find(schedules, legacy, settings=settings(max_examples=2000, database=None, derandomize=True))
     ops = [op for op, _ in schedule]
     # Shrunk to the race itself: take the page, clean it, strip it, dirty it on release.
     assert "acquire" in ops and "writeback" in ops and "reclaim" in ops
     assert ops.index("acquire") < ops.index("writeback") < ops.index("reclaim")
     assert legacy(schedule)
-    assert not legacy([("acquire", 0), ("dma", 0), ("release", 0)])
+    assert not fails("pinned", True, Ext4)(schedule)  # pins survive the same schedule
+    assert not legacy([("acquire", 0), ("dma", 0), ("release", 0)])  # not every schedule fails
 
 
 def test_a_one_bit_pin_flag_forgets_an_overlapping_pin_and_loses_the_race() -> None:
@@ -299,7 +300,7 @@ def test_a_one_bit_pin_flag_forgets_an_overlapping_pin_and_loses_the_race() -> N
     unpinned again."""
     page_flag = fails("page-flag", True, Ext4)
     with pinapi.use_tracking(pinapi.PageFlag()):
-        schedule = find(schedules, page_flag, settings=settings(max_examples=2000, database=None))
+        schedule = find(schedules, page_flag, settings=settings(max_examples=2000, database=None, derandomize=True))
         assert [op for op, _ in schedule].count("acquire") == 2
         assert page_flag(schedule)
     assert not page_flag(schedule)  # counted pins survive the same schedule
