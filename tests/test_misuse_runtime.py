@@ -61,6 +61,13 @@ EXPECTED: dict[tuple[str, str], tuple[type[BaseException], str]] = {
     ("struct_page_call_on_pin", "set_page_dirty_lock_on_a_pin"): (TypeError, r"set_page_dirty_lock\(\) cannot"),
     ("pin_stored_as_page", "pins_in_a_list_of_pages"): (TypeError, r"release_pages\(\) cannot release a pin"),
     ("pin_stored_as_page", "pins_in_a_bare_sg_table"): (TypeError, r"put_page\(\) cannot release a pin"),
+    ("put_page_on_bvec", "put_page_on_a_segment"): (TypeError, r"put_page\(\) expects a Page, got BvecSegment"),
+    ("put_page_on_bvec", "release_pages_on_a_bvec"): (TypeError, r"release_pages\(\) expects a Page, got BvecSegment"),
+    ("put_user_bvec_on_pins", "put_user_bvec_on_a_pin_batch"): (TypeError, r"expects a PinnedBvec, got PinnedPages"),
+    ("put_user_bvec_on_pins", "put_user_bvec_on_a_list_of_pins"): (TypeError, r"expects a PinnedBvec, got list"),
+    ("unpin_bvec", "unpin_user_pages_on_a_bvec"): (TypeError, r"got BvecSegment"),
+    ("unpin_bvec", "unpin_dirty_on_a_bvec"): (TypeError, r"got BvecSegment"),
+    ("unpin_bvec", "unpin_user_page_on_a_segment"): (TypeError, r"expects a PinnedPage, got BvecSegment"),
 }  # fmt: skip
 
 #: Cases that exist only in the types, with the reason nothing can run.

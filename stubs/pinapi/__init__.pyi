@@ -226,6 +226,56 @@ def folio_maybe_dma_pinned(folio: Folio) -> bool:
 def page_maybe_dma_pinned(page: Page | PinnedPage) -> bool:
     """folio_maybe_dma_pinned() of the page's folio."""
 
+# -- bio_vec pins: one segment per physically contiguous run in a folio ----------
+@final
+class BvecSegment:
+    """One bio_vec of a PinnedBvec; not a Page: released only with its bvec."""
+    def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property
+    def pinned(self) -> bool: ...
+    @property
+    def pfn(self) -> int: ...
+    @property
+    def offset(self) -> int:
+        """Where the data starts in the first page."""
+    @property
+    def length(self) -> int:
+        """Bytes in the segment, possibly spanning many pages."""
+    def read(self, offset: int = 0, length: int | None = None) -> bytes:
+        """The device (or CPU) reads the segment's data."""
+    def write(self, offset: int, data: bytes) -> None:
+        """The device (or CPU) writes the segment's data."""
+
+@final
+class PinnedBvec(Sequence[BvecSegment]):
+    """The pins of one get_user_bvec() call; released only by put_user_bvec()."""
+    def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, i: int) -> BvecSegment: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[BvecSegment]: ...
+    def __iter__(self) -> Iterator[BvecSegment]: ...
+    @property
+    def pinned(self) -> bool: ...
+    @property
+    def length(self) -> int: ...
+    @property
+    def nr_pages(self) -> int: ...
+    @property
+    def owner(self) -> VaddrPin: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def __del__(self) -> None:
+        """Collected still pinned: ResourceWarning, the pins leak."""
+
+def get_user_bvec(addr: int, length: int, gup_flags: GupFlags | PinFlags | Literal[0],
+                  vaddr_pin: VaddrPin) -> PinnedBvec:
+    """Pin *length* bytes at *addr* as bio_vec segments, one count update per folio."""
+
+def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:
+    """Release a whole bvec once; per-page pins go to unpin_user_pages() instead."""
+
 # -- kmap-style data access (pin_user_pages.rst case 5) ----------------------------
 def memcpy_to_page(page: PinnedPage | KernelPage, offset: int, data: bytes) -> None:
     """Write page data: only through a pin or a kernel page, never a plain Page."""

@@ -1,0 +1,17 @@
+"""put_page() (or release_pages()) on a bvec segment: a segment is not a page
+reference, and a 2 MiB segment holds one pin for 512 pages.
+
+A bvec is released only as a whole: put_user_bvec(bvec, make_dirty).
+"""
+
+from pinapi import FOLL_WRITE, MM, PAGE_SIZE, VaddrPin, get_user_bvec, put_page, release_pages
+
+
+def put_page_on_a_segment(mm: MM, buf: int) -> None:
+    with get_user_bvec(buf, 2 * PAGE_SIZE, FOLL_WRITE, VaddrPin(mm=mm)) as bvec:
+        put_page(bvec[0])  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def release_pages_on_a_bvec(mm: MM, buf: int) -> None:
+    with get_user_bvec(buf, 2 * PAGE_SIZE, FOLL_WRITE, VaddrPin(mm=mm)) as bvec:
+        release_pages(bvec)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
