@@ -120,3 +120,14 @@ def test_checkers_table_is_current() -> None:
     text, complete = module.table()
     assert complete["mypy"] and complete["pyright"], text
     assert (ROOT / "docs" / "checkers.md").read_text() == text, "stale: run python tools/checkers_table.py"
+
+
+def test_checkers_are_the_pinned_versions() -> None:
+    """The checkers that ran are the ones pyproject.toml pins: the table and
+    the markers are only meaningful for those versions."""
+    from importlib.metadata import version
+
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    pins = dict(re.fullmatch(r"([\w-]+)(?:\[\w+\])?==(.+)", d).groups() for d in dev)  # type: ignore[union-attr]
+    for checker in ("mypy", "pyright", "pyrefly", "ty"):
+        assert version(checker) == pins[checker], checker

@@ -1,0 +1,123 @@
+"""Scatterlists generic in the page handle, kernel pages, and kmap-style data
+access: the run-time half of the contract."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+import pinapi
+from pinapi import (
+    FOLL_WRITE, MM, PAGE_SIZE, KernelError, KernelPage, PinnedPage, SgTable, VaddrPin,
+    alloc_page, for_each_sg, get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page,
+    release_pages, sg_alloc_table, sg_alloc_table_from_pages, sg_free_table, sg_page, sg_set_page,
+    unpin_user_page, unpin_user_pages, vaddr_pin_pages,
+)  # fmt: skip
+from conftest import state
+
+
+@pytest.fixture
+def buf(mm: MM) -> int:
+    a = mm.mmap(8 * PAGE_SIZE)
+    mm.write(a, b"u" * (8 * PAGE_SIZE))
+    return a
+
+
+def test_sg_page_returns_the_pins_that_went_in(mm: MM, buf: int, owner: VaddrPin) -> None:
+    pins = vaddr_pin_pages(buf, 3, FOLL_WRITE, owner)
+    sgt = sg_alloc_table_from_pages(pins, 100, 3 * PAGE_SIZE - 200)
+    entries = list(for_each_sg(sgt))
+    assert [(sg.offset, sg.length) for sg in entries] == [(100, PAGE_SIZE - 100), (0, PAGE_SIZE), (0, PAGE_SIZE - 100)]
+    assert [sg_page(sg) for sg in entries] == list(pins)
+    assert all(type(sg_page(sg)) is PinnedPage for sg in entries)
+    for sg in entries:
+        unpin_user_page(sg_page(sg))
+    sg_free_table(sgt)
+    assert pins.nr_pinned == 0
+
+
+def test_sg_table_of_plain_pages(mm: MM, buf: int) -> None:
+    pages = get_user_pages_remote(mm, buf, 2, 0)
+    sgt: SgTable[pinapi.Page] = sg_alloc_table(2)
+    for sg, page in zip(for_each_sg(sgt), pages):
+        sg_set_page(sg, page, 512, 8)
+    assert [(sg_page(sg), sg.offset, sg.length) for sg in for_each_sg(sgt)] == [(p, 8, 512) for p in pages]
+    release_pages([sg_page(sg) for sg in for_each_sg(sgt)])
+
+
+@pytest.mark.parametrize(("offset", "size", "nr"), [(0, 0, 1), (0, PAGE_SIZE + 1, 1), (0, PAGE_SIZE, 2),
+                                                    (PAGE_SIZE, 1, 1), (-1, 10, 1), (0, 1, 0)])  # fmt: skip
+def test_sg_table_from_pages_refuses_a_size_that_does_not_span_the_pages(
+        mm: MM, buf: int, owner: VaddrPin, offset: int, size: int, nr: int) -> None:  # fmt: skip
+    with vaddr_pin_pages(buf, 2, 0, owner) as pins:
+        with pytest.raises(KernelError, match="do not span") as e:
+            sg_alloc_table_from_pages(pins[:nr], offset, size)
+        assert e.value.errno == errno.EINVAL
+
+
+def test_sg_set_page_refuses_a_second_kind_and_bad_bounds(mm: MM, buf: int, owner: VaddrPin) -> None:
+    with vaddr_pin_pages(buf, 1, 0, owner) as pins:
+        kpage = alloc_page()
+        sgt: SgTable[PinnedPage] = sg_alloc_table(2)
+        first, second = for_each_sg(sgt)
+        sg_set_page(first, pins[0], PAGE_SIZE, 0)
+        with pytest.raises(TypeError, match="sg table of PinnedPage given a KernelPage"):
+            sg_set_page(second, kpage, PAGE_SIZE, 0)  # type: ignore[misc]
+        with pytest.raises(TypeError, match="holds Page, PinnedPage or KernelPage"):
+            sg_set_page(second, "page", PAGE_SIZE, 0)  # type: ignore[misc]
+        with pytest.raises(KernelError, match="does not fit in a page"):
+            sg_set_page(second, pins[0], PAGE_SIZE, 1)
+        with pytest.raises(KernelError, match="never set"):
+            sg_page(second)
+        put_page(kpage)
+
+
+def test_sg_table_after_free_and_bad_nents() -> None:
+    with pytest.raises(KernelError, match="nents must be positive"):
+        sg_alloc_table(0)
+    sgt: SgTable[KernelPage] = sg_alloc_table(1)
+    (sg,) = for_each_sg(sgt)
+    sg_free_table(sgt)
+    for call in (lambda: for_each_sg(sgt), lambda: sg_page(sg), lambda: sg_free_table(sgt)):
+        with pytest.raises(KernelError, match="after sg_free_table"):
+            call()
+
+
+def test_kernel_page_data_and_release() -> None:
+    before = pinapi.vmstat.snapshot()
+    page = alloc_page()
+    assert memcpy_from_page(page, 0, 4) == bytes(4)
+    memcpy_to_page(page, 10, b"kernel")
+    assert memcpy_from_page(page, 8, 10) == b"\0\0kernel\0\0"
+    assert page.folio.refcount() == 1
+    put_page(page)
+    assert pinapi.vmstat.nr_folios_freed == before["nr_folios_freed"] + 1
+    with pytest.raises(KernelError, match="after put_page") as e:
+        memcpy_to_page(page, 0, b"late")
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(TypeError, match="no public constructor"):
+        KernelPage()  # type: ignore[call-arg]
+
+
+def test_data_access_through_a_pin_and_never_a_plain_page(mm: MM, buf: int, owner: VaddrPin) -> None:
+    with vaddr_pin_pages(buf, 1, FOLL_WRITE, owner) as pins:
+        memcpy_to_page(pins[0], 0, b"DMA")
+        assert memcpy_from_page(pins[0], 0, 4) == b"DMAu"
+    assert mm.read(buf, 4) == b"DMAu"
+    pages = get_user_pages_remote(mm, buf, 1, 0)
+    before = state(mm)
+    with pytest.raises(TypeError, match="case 5"):
+        memcpy_to_page(pages[0], 0, b"x")  # type: ignore[arg-type]
+    assert state(mm) == before and mm.read(buf, 1) == b"D"
+    put_page(pages[0])
+    with pytest.raises(KernelError, match="after it was unpinned"):
+        memcpy_from_page(pins[0], 0, 1)
+
+
+def test_unpin_user_pages_from_an_sg_table_balances(mm: MM, buf: int, owner: VaddrPin) -> None:
+    pins = vaddr_pin_pages(buf, 4, FOLL_WRITE, owner)
+    sgt = sg_alloc_table_from_pages(pins, 0, 4 * PAGE_SIZE)
+    unpin_user_pages(sg_page(sg) for sg in for_each_sg(sgt))
+    stat = pinapi.vmstat.snapshot()
+    assert stat["nr_foll_pin_acquired"] == stat["nr_foll_pin_released"]
