@@ -131,3 +131,21 @@ def test_checkers_are_the_pinned_versions() -> None:
     pins = dict(re.fullmatch(r"([\w-]+)(?:\[\w+\])?==(.+)", d).groups() for d in dev)  # type: ignore[union-attr]
     for checker in ("mypy", "pyright", "pyrefly", "ty"):
         assert version(checker) == pins[checker], checker
+
+
+def test_a_loosened_contract_fails_the_gallery(tmp_path: Path) -> None:
+    """If put_page() accepted pins, the gallery's put_page lines would stop
+    being rejected, and both checkers fail the run on their markers."""
+    stub = (ROOT / "stubs/pinapi/__init__.pyi").read_text()
+    loose = stub.replace("def put_page(page: Page | KernelPage) -> None:", "def put_page(page: object) -> None:")
+    assert loose != stub
+    (tmp_path / "stubs" / "pinapi").mkdir(parents=True)
+    (tmp_path / "stubs" / "pinapi" / "__init__.pyi").write_text(loose)
+    shutil.copy(EXAMPLES / "misuse" / "put_page_on_pin.py", tmp_path / "driver.py")
+    (tmp_path / "mypy.ini").write_text((ROOT / "mypy.ini").read_text())
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(PYRIGHT_CONFIG | {"include": ["driver.py"]}))
+    r = run(PY, "-m", "mypy", "driver.py", cwd=tmp_path)
+    assert r.returncode == 1 and r.stdout.count('Unused "type: ignore" comment') == 2, r.stdout
+    r = run(PY, "-m", "pyright", "--outputjson", cwd=tmp_path)
+    rules = [d["rule"] for d in json.loads(r.stdout)["generalDiagnostics"] if d["severity"] == "error"]
+    assert rules == ["reportUnnecessaryTypeIgnoreComment"] * 2, rules
