@@ -193,3 +193,27 @@ def test_longterm_error_in_the_range_unpins_everything(mm: MM, owner: VaddrPin) 
     with pytest.raises(KernelError) as e:
         vaddr_pin_pages(a, 3, LT, owner)
     assert e.value.errno == errno.EFAULT and state(mm) == before
+
+
+def test_pages_faulted_in_by_the_pin_itself_are_migrated(mm: MM, owner: VaddrPin) -> None:
+    a = mm.mmap(4 * PAGE_SIZE)
+    with pinapi.alloc_zone(Zone.MOVABLE):
+        migrated = pinapi.vmstat.pgmigrate_success
+        pins = vaddr_pin_pages(a, 4, LT, owner)  # the first pass faults them into MOVABLE
+        assert [folio_at(mm, a + i * PAGE_SIZE).zone for i in range(4)] == [Zone.NORMAL] * 4
+        assert pinapi.vmstat.pgmigrate_success == migrated + 4
+        unpin_user_pages(pins)
+
+
+def test_a_1gb_hugetlb_page_in_cma_is_migrated_whole(mm: MM, owner: VaddrPin) -> None:
+    with pinapi.alloc_zone(Zone.CMA):
+        h = mm.mmap(pinapi.PUD_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | pinapi.MAP_HUGE_1GB)
+        mm.write(h + pinapi.PUD_SIZE - 1, b"g")
+    old = folio_at(mm, h)
+    pins = vaddr_pin_pages(h, 4, LT, owner)
+    new = folio_at(mm, h)
+    assert old.refcount() == 0 and new.zone is Zone.NORMAL and new.size == pinapi.PUD_SIZE
+    assert new.pincount() == 4 and new.test(pinapi.PG.hugetlb)
+    assert folio_at(mm, h + pinapi.PUD_SIZE - PAGE_SIZE) is new
+    assert mm.read(h + pinapi.PUD_SIZE - 1, 1) == b"g"
+    unpin_user_pages(pins)
