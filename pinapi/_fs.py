@@ -162,7 +162,9 @@ class Hugetlbfs(FileSystem):
 
 class Ext4(FileSystem):
     """A block filesystem in the ext4 mould. ``disk`` maps (inode number,
-    page index) to the bytes writeback last wrote there.
+    page index) to the bytes writeback last wrote there. Buffers are attached
+    only by ``page_mkwrite`` (and ``write(2)``); ``dirty_folio``, which
+    ``set_page_dirty()`` reaches, sets the dirty flag and attaches none.
 
     *bug_on_no_buffers* chooses what writeback does with a dirty page that
     has no buffers: True is ``BUG_ON(!PagePrivate(page))`` (``page_buffers()``
