@@ -10,6 +10,7 @@ was a judgement call). ``call_sites()`` reads and validates them;
 from __future__ import annotations
 
 import argparse
+import ast
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -25,7 +26,7 @@ TABLE: Final = ROOT / "docs" / "drivers.md"
 #: plain reference for struct-page-only code.
 CASE_APIS: Final = {
     1: {"pin", "bvec"},
-    2: {"pin+FOLL_LONGTERM", "bvec+FOLL_LONGTERM"},
+    2: {"pin+FOLL_LONGTERM"},
     3: {"plain reference"},
     4: {"plain reference"},
     5: {"pin", "pin+FOLL_LONGTERM", "bvec"},
@@ -48,10 +49,12 @@ class CallSite:
 
 
 def _loc(path: Path) -> int:
-    """Lines of code: not blank, not a comment, not in the module docstring."""
-    lines = path.read_text().splitlines()
-    end = next(i for i, line in enumerate(lines[1:], 1) if line.rstrip().endswith('"""')) if lines[0].startswith('"""') else -1
-    return sum(1 for line in lines[end + 1 :] if line.strip() and not line.lstrip().startswith("#"))
+    """Lines of code: not blank, not a comment, not the module docstring."""
+    text = path.read_text()
+    tree = ast.parse(text)
+    docstring_end = (tree.body[0].end_lineno or 0) if ast.get_docstring(tree) is not None else 0
+    lines = text.splitlines()[docstring_end:]
+    return sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#"))
 
 
 def _site(path: Path) -> CallSite:

@@ -190,3 +190,19 @@ def test_befores_are_caught_with_a_pin_rule(tmp_path: Path) -> None:
     reported = {(f, int(n)) for f, n in re.findall(r"^(\w+\.py):(\d+): ", r.stdout, re.M)}
     assert reported == expected, r.stdout
     assert "not a pin rule" not in r.stdout, r.stdout
+
+
+def test_a_case_with_the_wrong_api_is_refused(tmp_path: Path) -> None:
+    """The table cannot claim a struct-page-only site pins, or a DMA site takes plain references."""
+    from pinapi._drivers import _site
+
+    fields = 'SUBSYSTEM = "kernel/futex"\nKERNEL_FILES = ("kernel/futex.c",)\nFUNCTIONS = ("get_futex_key",)\n'
+    fields += 'CONTAINER = "single page"\nRELEASE = "unpin_user_page"\nJUDGEMENT = ""\n'
+    for case, api, ok in [(4, "pin", False), (2, "plain reference", False), (4, "plain reference", True)]:
+        path = tmp_path / f"site_{case}_{api.replace(' ', '_')}.py"
+        path.write_text(f'"""A call site."""\n\n{fields}CASE = {case}\nAPI = "{api}"\n')
+        if ok:
+            assert _site(path).loc == 8
+        else:
+            with pytest.raises(ValueError, match=f"case {case} does not take API '{api}'"):
+                _site(path)
