@@ -7,8 +7,8 @@ with FOLL_FORCE | FOLL_DUMP | FOLL_GET), kmap the page, dump_emit() it and
 put_page() it; no page leaves a hole (dump_skip()).
 
 The CPU reads the page's data, for an instant. pin_user_pages.rst names
-writes (case 5), not reads, and the kernel kept a plain reference (today
-dump_user_range() in fs/coredump.c). The contract gives data access of either
+writes (case 5), not reads, and the kernel kept a plain reference (from about 5.10
+in dump_user_range(), fs/coredump.c). The contract gives data access of either
 direction only to a pin, so here a short read-only pin with FOLL_FORCE.
 
 Short result: one page; none is a hole in the dump.

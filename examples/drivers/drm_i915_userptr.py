@@ -9,9 +9,10 @@ i915_gem_userptr_put_pages() walks it: ``set_page_dirty()``,
 ``mark_page_accessed()``, ``put_page()``.
 
 Case 3 in 2019 (the notifier), yet the device writes page data and the driver
-dirties it, which the contract gives only to a pin. The kernel's 5.13 rework
-agrees: pin_user_pages_fast() without FOLL_LONGTERM, notifier kept. So here: a
-pin, released on invalidate or put_pages, dirtied.
+dirties it, which the contract gives only to a pin. The kernel's later
+userptr rework (around 5.13) agrees: pin_user_pages_fast() without
+FOLL_LONGTERM, notifier kept. So here: a pin, released on invalidate or
+put_pages, dirtied.
 
 Short result: a short fast GUP falls back to the worker; an error path
 release_pages()'d the pages. Here a failed pin leaves nothing.
@@ -34,7 +35,7 @@ CASE: Final = 1
 API: Final = "pin"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "case 3 in 2019 (MMU notifier), but the GPU writes data: pinned without FOLL_LONGTERM, as since 5.13"
+JUDGEMENT: Final = "case 3 in 2019 (MMU notifier), but the GPU writes data: pinned without FOLL_LONGTERM, as since ~5.13"
 
 
 class UserptrObject:

@@ -7,8 +7,8 @@ put_page()d (the line the series changed), otherwise the reference is handed
 to memory_failure() or soft_offline_page().
 
 Case 4: only ``struct page`` (its pfn, its flags) is used: a plain reference,
-as the kernel still does; later kernels put the page before
-memory_failure(), as here.
+as the kernel still does. Here the page is put before the error is
+recorded; the 2019 code handed the reference to memory_failure().
 
 Short result: one page; none is the error.
 """

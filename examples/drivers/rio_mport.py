@@ -9,7 +9,7 @@ page, never dirtying, even after DMA_FROM_DEVICE.
 
 Case 1: a pin without FOLL_LONGTERM, as the kernel did in May 2020
 (pin_user_pages_fast() + unpin_user_pages()). The release here dirties after
-DMA_FROM_DEVICE, which the kernel still does not.
+DMA_FROM_DEVICE, which that conversion did not add.
 
 Short result: 5.3 released all ``nr_pages`` requested rather than the number
 pinned (fixed in 2020); an all-or-nothing pin cannot get that wrong.
