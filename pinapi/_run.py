@@ -114,16 +114,22 @@ def run_scenarios(files: list[Path]) -> tuple[int, list[str]]:
 def type_check(paths: list[Path]) -> list[str]:
     """mypy and pyright, strict, against the contract, with the project's own
     settings (mypy.ini; pyproject.toml: an unneeded ignore is an error, so
-    every misuse line must still be rejected): one line per error."""
+    every misuse line must still be rejected), run side by side: one line per
+    error."""
     args = [str(p.resolve()) for p in paths]
-    mypy = subprocess.run([sys.executable, "-m", "mypy", "--config-file", "mypy.ini", *args],
-                          cwd=ROOT, capture_output=True, text=True)  # fmt: skip
-    errors = [line for line in mypy.stdout.splitlines() if ": error:" in line]
+    mypy_cmd = [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", *args]
+    pyright_cmd = [sys.executable, "-m", "pyright", "--outputjson", "-p", "pyproject.toml", *args]
+    mypy, pyright = (subprocess.Popen(c, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for c in (mypy_cmd, pyright_cmd))  # fmt: skip
+    mypy_out, mypy_err = mypy.communicate()
+    pyright_out, pyright_err = pyright.communicate()
+    errors = [line for line in mypy_out.splitlines() if ": error:" in line]
     if mypy.returncode and not errors:
-        raise RuntimeError(f"mypy failed: {mypy.stderr or mypy.stdout}")
-    pyright = subprocess.run([sys.executable, "-m", "pyright", "--outputjson", "-p", "pyproject.toml", *args],
-                             cwd=ROOT, capture_output=True, text=True)  # fmt: skip
-    report = json.loads(pyright.stdout)
+        raise RuntimeError(f"mypy failed: {mypy_err or mypy_out}")
+    try:
+        report = json.loads(pyright_out)
+    except json.JSONDecodeError:
+        raise RuntimeError(f"pyright failed: {pyright_err or pyright_out}") from None
     return errors + [
         f"{d['file']}:{d['range']['start']['line'] + 1}: error: {d['message'].splitlines()[0]}  [pyright {d.get('rule', '')}]"
         for d in report["generalDiagnostics"]
