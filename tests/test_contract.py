@@ -149,3 +149,20 @@ def test_a_loosened_contract_fails_the_gallery(tmp_path: Path) -> None:
     r = run(PY, "-m", "pyright", "--outputjson", cwd=tmp_path)
     rules = [d["rule"] for d in json.loads(r.stdout)["generalDiagnostics"] if d["severity"] == "error"]
     assert rules == ["reportUnnecessaryTypeIgnoreComment"] * 2, rules
+
+
+def test_pinapi_check_from_the_installed_wheel(installed_wheel: tuple[Path, Path]) -> None:
+    """A user with pinapi and mypy installed, and no source tree: the console
+    script finds the contract in pinapi-stubs."""
+    python, work = installed_wheel
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    (mypy_pin,) = [d for d in dev if d.startswith("mypy==")]
+    r = run(PY, "-m", "pip", "--python", python, "install", "-q", mypy_pin)
+    assert r.returncode == 0, r.stderr
+    src = (EXAMPLES / "misuse" / "put_page_on_pin.py").read_text()
+    (work / "driver.py").write_text(re.sub(r"  # (type|pyright): ignore\[[^]]*\]", "", src))
+    r = run(python.parent / "pinapi", "check", "driver.py", cwd=work)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.count("cannot release a pin taken by vaddr_pin_pages(); use unpin_user_page()") == 2
+    r = run(python.parent / "pinapi", "check", "examples/ok", cwd=work)
+    assert (r.returncode, r.stdout.strip()) == (0, "pinapi check: clean (mypy)"), r.stdout + r.stderr
