@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterator, Sequence
-from typing import Generic, TypeVar, final
+from typing import Final, Generic, TypeVar, final
 
 from ._errors import err
 from ._highmem import KernelPage
@@ -26,7 +26,7 @@ __all__ = [
 
 #: The kinds of page a table may hold; one kind per table.
 P = TypeVar("P", Page, PinnedPage, KernelPage)
-_KINDS = (Page, PinnedPage, KernelPage)
+_KINDS: Final = P.__constraints__
 
 
 @final

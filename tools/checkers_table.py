@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,13 +20,8 @@ from pinapi._check import contract_stubs, run_mypy, run_pyright  # noqa: E402
 
 MARKERS = re.compile(r"  # (type|pyright): ignore\[[^]]*\]")
 BIN = Path(sys.executable).parent
-#: Per checker: its version and its findings as {(file, line): "error" | "warning"}.
+#: A checker's findings: {(file, line): "error" | "warning"}.
 Findings = dict[tuple[str, int], str]
-
-
-def _version(tool: str) -> str:
-    out = subprocess.run([BIN / tool, "--version"], capture_output=True, text=True).stdout
-    return re.findall(r"\d+\.\d+\.\d+", out)[0]
 
 
 def _worse(found: Findings, key: tuple[str, int], severity: str) -> None:
@@ -63,12 +59,7 @@ def ty(work: Path) -> Findings:
     return found
 
 
-CHECKERS: dict[str, tuple[Callable[[Path], Findings], str]] = {
-    "mypy": (mypy, "mypy"),
-    "pyright": (pyright, "pyright"),
-    "pyrefly": (pyrefly, "pyrefly"),
-    "ty": (ty, "ty"),
-}
+CHECKERS: dict[str, Callable[[Path], Findings]] = {"mypy": mypy, "pyright": pyright, "pyrefly": pyrefly, "ty": ty}
 
 
 def gallery(work: Path) -> dict[str, list[int]]:
@@ -103,9 +94,9 @@ def table() -> tuple[str, dict[str, bool]]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         marked = gallery(work)
-        results = {name: fn(work / "misuse") for name, (fn, _) in CHECKERS.items()}
-        ok_errors = {name: sum(v == "error" for v in fn(work / "ok").values()) for name, (fn, _) in CHECKERS.items()}
-    head = " | ".join(f"{n} {_version(tool)}" for n, (_, tool) in CHECKERS.items())
+        results = {name: fn(work / "misuse") for name, fn in CHECKERS.items()}
+        ok_errors = {name: sum(v == "error" for v in fn(work / "ok").values()) for name, fn in CHECKERS.items()}
+    head = " | ".join(f"{name} {version(name)}" for name in CHECKERS)
     out = [
         "# Misuse classes x type checkers",
         "",
