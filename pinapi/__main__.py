@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from ._review import add_review_parser
-from ._check import add_check_parser
+from ._bench import add_bench_parser
 from ._check import add_check_parser
 from ._drivers import add_drivers_parser
 from ._run import add_run_parser
@@ -17,8 +17,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pinapi", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     add_run_parser(sub)
+    add_bench_parser(sub)
     add_drivers_parser(sub)
-    add_check_parser(sub)
     add_check_parser(sub)
     add_review_parser(sub)
     args = parser.parse_args(argv)

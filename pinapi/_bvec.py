@@ -211,7 +211,6 @@ def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -
     nr_pages = (offset + length + PAGE_SIZE - 1) >> PAGE_SHIFT
     with kernel_lock:
         record = pin_user_range(vaddr_pin, addr - offset, nr_pages, gup_flags, None)
-        assert record.runs is not None
         return PinnedBvec._new(record.runs, offset, length, record)
 
 

@@ -104,10 +104,11 @@ class FolioRuns:
 
     __slots__ = ("folios", "first", "nr")
 
-    def __init__(self) -> None:
-        self.folios: list[Folio] = []
-        self.first: list[int] = []
-        self.nr: list[int] = []
+    def __init__(self, folios: list[Folio] | None = None, first: list[int] | None = None,
+                 nr: list[int] | None = None) -> None:  # fmt: skip
+        self.folios: list[Folio] = folios or []
+        self.first: list[int] = first or []
+        self.nr: list[int] = nr or []
 
     def __len__(self) -> int:
         return len(self.folios)
@@ -190,6 +191,13 @@ def gup_put_pages(pages: list[Page], flags: FOLL, unwind: bool = False) -> None:
 def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
     """The folio runs of a slice of a PTE table, up to the first page that is
     absent or needs a fault (``folio.flags & mask == bad``) first."""
+    try:
+        folios = [page.folio for page in ptes]  # type: ignore[union-attr]
+    except AttributeError:  # an empty PTE: the walk below stops there
+        folios = []
+    if folios and not any([folio.order or folio.flags & mask == bad for folio in folios]):
+        # The common case, at list-comprehension speed: small folios, one run each.
+        return FolioRuns(folios, [0] * len(folios), [1] * len(folios))
     runs = FolioRuns()
     add_folio, add_first, add_nr = runs.folios.append, runs.first.append, runs.nr.append
     nr = runs.nr
@@ -221,6 +229,23 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page
     when complete). *pages*, if given, gets the ``Page`` of every base page
     grabbed; without it a huge folio never becomes ``Page`` objects."""
     runs = FolioRuns()
+    huge = FolioRuns()  # PMD-mapped runs walked, grabbed together before anything else
+
+    def take(found: FolioRuns, ptes: list[Page | None] | None) -> int:
+        """Grab *found*, record what was grabbed and return how many pages;
+        ENOMEM at a refusal. *ptes*: the PTE slice *found* came from."""
+        done = grab_folios(found.folios, found.nr, flags)
+        runs.extend(found, done)
+        taken = sum(found.nr[:done])
+        if pages is not None and ptes is not None:
+            pages.extend(ptes[:taken])  # type: ignore[arg-type]
+        elif pages is not None:
+            for folio, first, nr in zip(found.folios[:done], found.first, found.nr):
+                pages.extend([Page(folio, i) for i in range(first, first + nr)])
+        if done < len(found):
+            raise err(errno.ENOMEM, f"_refcount of {found.folios[done]!r} would overflow")
+        return taken
+
     write = bool(flags & FOLL.WRITE)
     unshare = bool(flags & FOLL.PIN) and not write
     end, error = _check_vmas(mm, start, end, flags)
@@ -233,38 +258,27 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page
             stop = min(end, vma.vm_end)
             while addr < stop:
                 entry = mm.pgd.get(addr >> PMD_SHIFT)
-                if type(entry) is Folio:
-                    if entry.flags & mask == bad:
-                        mm.handle_mm_fault(vma, addr, write, unshare)
-                        continue
-                    base = addr & ~(entry.size - 1)
-                    chunk_end = min(stop, base + entry.size)
-                    first = (addr - base) >> PAGE_SHIFT
-                    nr = (chunk_end - addr) >> PAGE_SHIFT
-                    if not grab_folios([entry], [nr], flags):
-                        raise err(errno.ENOMEM, f"_refcount of {entry!r} would overflow")
-                    runs.append(entry, first, nr)
-                    if pages is not None:
-                        pages += [Page(entry, i) for i in range(first, first + nr)]
-                    addr = chunk_end
+                if type(entry) is Folio and entry.flags & mask != bad:
+                    size = PAGE_SIZE << entry.order
+                    base = addr & -size
+                    nr = (min(stop, base + size) - addr) >> PAGE_SHIFT
+                    huge.append(entry, (addr - base) >> PAGE_SHIFT, nr)
+                    addr += nr << PAGE_SHIFT
                     continue
-                if entry is None:
+                if huge:
+                    take(huge, None)
+                    huge = FolioRuns()
+                if not isinstance(entry, list):  # nothing mapped, or a huge folio to fault first
                     mm.handle_mm_fault(vma, addr, write, unshare)
                     continue
-                assert isinstance(entry, list)
                 i0 = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
                 chunk = entry[i0 : i0 + ((min(stop, (addr | (PMD_SIZE - 1)) + 1) - addr) >> PAGE_SHIFT)]
-                found = _pte_runs(chunk, mask, bad)
-                done = grab_folios(found.folios, found.nr, flags)
-                runs.extend(found, done)
-                taken = sum(found.nr[:done])
-                if pages is not None:
-                    pages += chunk[:taken]  # type: ignore[arg-type]
-                if done < len(found):
-                    raise err(errno.ENOMEM, f"_refcount of {found.folios[done]!r} would overflow")
+                taken = take(_pte_runs(chunk, mask, bad), chunk)
                 if not taken:
                     mm.handle_mm_fault(vma, addr, write, unshare)
                 addr += taken << PAGE_SHIFT
+        if huge:
+            take(huge, None)
     except KernelError as e:
         return runs, e
     return runs, error

@@ -81,15 +81,15 @@ class PinRecord:
 
     __slots__ = ("seq", "owner", "mm", "start", "nr_pages", "flags", "_site", "live", "pages", "runs")
 
-    def __init__(self, owner: VaddrPin, mm: MM, start: int, pages: list[Page], flags: FOLL,
-                 site: tuple[CodeType, int], runs: FolioRuns | None = None) -> None:  # fmt: skip
+    def __init__(self, owner: VaddrPin, mm: MM, start: int, pages: list[Page], runs: FolioRuns,
+                 flags: FOLL, site: tuple[CodeType, int]) -> None:  # fmt: skip
         self.seq = next(_seq)
         self.pages = pages  # shared with the handle; outlives it if it leaks
-        self.runs = runs  # what a get_user_bvec() call pinned, instead of pages
+        self.runs = runs  # the folio runs as grabbed: released in one go while all are live
         self.owner = owner
         self.mm = mm
         self.start = start
-        self.nr_pages = len(pages) if runs is None else sum(runs.nr)
+        self.nr_pages = sum(runs.nr)
         self.flags = flags
         self._site = site
         self.live = self.nr_pages
@@ -131,7 +131,7 @@ class _Ledger:
 
     def describe(self, folio: Folio) -> str:
         for record in self.records.values():
-            if any(p.folio is folio for p in record.pages) or (record.runs and folio in record.runs.folios):
+            if folio in record.runs.folios:
                 return record.site
         return "an unknown site"
 
@@ -271,7 +271,7 @@ def pin_user_range(vaddr_pin: VaddrPin, start: int, nr_pages: int, gup_flags: in
     for *vaddr_pin*, all or nothing, count them for the debug counter, and
     enter them in the ledger. The MM walked is ``vaddr_pin.mm``, else the
     current one. With *pages* the record holds the ``Page`` list the engine
-    fills, without it the folio runs. Call with ``kernel_lock`` held."""
+    fills (none without it). Call with ``kernel_lock`` held."""
     if vaddr_pin.mm is None and vaddr_pin.file is None:
         raise err(errno.EINVAL, "vaddr_pin names no owner: give an mm, a file, or both")
     mm = vaddr_pin.mm or current_mm()
@@ -281,10 +281,7 @@ def pin_user_range(vaddr_pin: VaddrPin, start: int, nr_pages: int, gup_flags: in
         raise error
     if debug.enabled:
         debug.account_folios(runs.folios, runs.nr, 1)
-    if pages is None:
-        record = PinRecord(vaddr_pin, mm, start, [], flags, call_site(), runs)
-    else:
-        record = PinRecord(vaddr_pin, mm, start, pages, flags, call_site())
+    record = PinRecord(vaddr_pin, mm, start, [] if pages is None else pages, runs, flags, call_site())
     _ledger.add(record)
     return record
 
@@ -346,11 +343,13 @@ def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner:
                 folios_mark_dirty_lock({id(p.folio): p.folio for p in pages}.values())
             if debug.enabled:
                 debug.account(pages, -1)
-            gup_put_pages(pages, batch._record.flags)
             live = batch._live
-            if len(idx) == len(live):
+            if len(idx) == len(live):  # the whole batch: release the runs as grabbed
+                runs = batch._record.runs
+                put_folios(runs.folios, runs.nr, batch._record.flags)
                 live[:] = bytes(len(live))
             else:
+                gup_put_pages(pages, batch._record.flags)
                 for i in idx:
                     live[i] = 0
             batch._nr_live -= len(idx)

@@ -82,12 +82,16 @@ class RefcountBias(PinTracking):
         done = 0
         for folio, nr in zip(folios, refs):
             count = folio._refcount
-            add = nr if folio.order else nr * GUP_PIN_COUNTING_BIAS
-            if count <= 0 or count > REFCOUNT_MAX - add:
-                break
-            folio._refcount = count + add
             if folio.order:
+                if not 0 < count <= REFCOUNT_MAX - nr:
+                    break
+                folio._refcount = count + nr
                 folio._pincount += nr
+            else:
+                add = nr * GUP_PIN_COUNTING_BIAS
+                if not 0 < count <= REFCOUNT_MAX - add:
+                    break
+                folio._refcount = count + add
             done += 1
         return done
 
