@@ -218,14 +218,29 @@ class FsDax(FileSystem):
 
 
 class Inode:
-    """A file: its size, page cache and number."""
+    """A file: its size, page cache and number. An unlinked inode
+    (``nlink == 0``: shmem, memfd, the object behind shared anonymous memory)
+    is evicted, its page cache dropped, once no open file and no mapping
+    holds it."""
 
-    def __init__(self, fs: FileSystem, size: int = 0) -> None:
+    def __init__(self, fs: FileSystem, size: int = 0, nlink: int = 1) -> None:
         self.fs = fs
         self.size = size
+        self.nlink = nlink
+        self.open_files = 0
         self.ino = next(_ino)
         self.mapping = AddressSpace(self)
         fs.inodes.append(self)
+
+    def iput(self) -> None:
+        """Evict the inode if it is unlinked and nothing holds it any more:
+        ``truncate_inode_pages()``. A pinned folio leaves the cache and lives
+        until it is unpinned."""
+        if self.nlink or self.open_files or self.mapping.i_mmap:
+            return
+        for folio in list(self.mapping.pages.values()):
+            self.mapping.delete_folio(folio)
+        self.fs.inodes.remove(self)
 
     def __repr__(self) -> str:
         return f"<Inode {self.ino} on {self.fs.name} size={self.size}>"
@@ -335,6 +350,7 @@ class File:
         self.name = name
         self.closed = False
         self.layout_lease = False
+        inode.open_files += 1
 
     def __repr__(self) -> str:
         closed = " closed" if self.closed else ""
@@ -352,10 +368,16 @@ class File:
     def close(self) -> None:
         """``close(2)``: the descriptor and its lease go; mappings and pins
         taken through it stay."""
-        self.closed = True
-        self.layout_lease = False
+        with kernel_lock:
+            if self.closed:
+                return
+            self.closed = True
+            self.layout_lease = False
+            self.inode.open_files -= 1
+            self.inode.iput()
 
 
 def shmem_file(size: int, name: str = "shmem") -> File:
-    """``shmem_file_setup()``: an unlinked tmpfs file of *size* bytes."""
-    return File(Inode(Shmem(), size), name)
+    """``shmem_file_setup()``: an unlinked tmpfs file of *size* bytes, freed
+    when it is closed and unmapped."""
+    return File(Inode(Shmem(), size, nlink=0), name)

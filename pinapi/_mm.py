@@ -246,11 +246,13 @@ class MM:
                 raise err(errno.EINVAL, "hugetlb length must be a multiple of the huge page size")
             if offset < 0 or offset % align:
                 raise err(errno.EINVAL, "offset must be aligned to the page size")
+            anon_shared: File | None = None
             if flags & MAP_ANONYMOUS:
                 if file is not None:
                     raise err(errno.EINVAL, "MAP_ANONYMOUS with a file")
                 if kind == MAP_SHARED and not huge_order:
                     file = shmem_file(length, "dev/zero")  # shared anon is shmem
+                    anon_shared = file
             elif file is None:
                 raise err(errno.EBADF, "a file mapping needs a file")
             if kind == MAP_SHARED:
@@ -266,6 +268,8 @@ class MM:
             if huge_order:
                 vma.vm_flags |= VM.HUGETLB
             self._insert_vma(vma)
+            if anon_shared is not None:
+                anon_shared.close()  # only the mapping holds it now
             return addr
 
     def _get_unmapped_area(self, length: int, align: int) -> int:
@@ -284,14 +288,13 @@ class MM:
         self.vmas.remove(vma)
         if vma.vm_file is not None:
             vma.vm_file.inode.mapping.i_mmap.discard(vma)
+            vma.vm_file.inode.iput()
 
     def _split_vma(self, vma: VMA, addr: int) -> None:
         """Split *vma* at *addr* (strictly inside it)."""
         tail = VMA(self, addr, vma.vm_end, vma.vm_flags, vma.vm_file,
                    vma.linear_index(addr), vma.huge_order)  # fmt: skip
-        self._remove_vma(vma)
-        vma.vm_end = addr
-        self._insert_vma(vma)
+        vma.vm_end = addr  # its place in the sorted list stays right
         self._insert_vma(tail)
 
     def _check_range(self, addr: int, length: int) -> int:

@@ -178,3 +178,51 @@ def test_exit_frees_everything(mm: MM) -> None:
     with pytest.raises(KernelError) as e:
         mm.read(a, 1)
     assert e.value.errno == errno.ESRCH
+
+
+def test_shared_anonymous_memory_is_freed_with_its_last_mapping(mm: MM) -> None:
+    a = mm.mmap(4 * PAGE_SIZE, flags=MAP_SHARED | MAP_ANONYMOUS)
+    mm.write(a, b"s" * 4 * PAGE_SIZE)
+    folios = [p.folio for _, p in mm.mapped_pages()]
+    assert [f.refcount() for f in folios] == [2] * 4  # the mapping's and the cache's
+    mm.munmap(a + PAGE_SIZE, PAGE_SIZE)  # a split keeps the object alive
+    assert mm.read(a + 2 * PAGE_SIZE, 1) == b"s"
+    mm.munmap(a, 4 * PAGE_SIZE)
+    assert [f.refcount() for f in folios] == [0] * 4
+
+
+def test_shared_anonymous_memory_survives_in_a_child(mm: MM) -> None:
+    a = mm.mmap(PAGE_SIZE, flags=MAP_SHARED | MAP_ANONYMOUS)
+    mm.write(a, b"p")
+    child = mm.fork()
+    mm.exit()
+    child.write(a, b"c")
+    assert child.read(a, 1) == b"c"
+    folio = child.lookup(a).folio  # type: ignore[union-attr]
+    child.exit()
+    assert folio.refcount() == 0
+
+
+def test_an_unlinked_file_lives_while_open_or_mapped(mm: MM) -> None:
+    f = pinapi.shmem_file(PAGE_SIZE)
+    f.inode.write(0, b"memfd")
+    a = mm.mmap(PAGE_SIZE, flags=MAP_SHARED, file=f)
+    mm.read(a, 1)
+    page = mm.lookup(a)
+    assert page is not None
+    folio = page.folio
+    f.close()
+    assert mm.read(a, 5) == b"memfd"
+    mm.munmap(a, PAGE_SIZE)
+    assert folio.refcount() == 0 and f.inode.mapping.pages == {}
+
+
+def test_a_pinned_page_outlives_its_evicted_file(mm: MM, owner: pinapi.VaddrPin) -> None:
+    a = mm.mmap(PAGE_SIZE, flags=MAP_SHARED | MAP_ANONYMOUS)
+    pins = pinapi.vaddr_pin_pages(a, 1, pinapi.FOLL_WRITE, owner)
+    mm.munmap(a, PAGE_SIZE)
+    pins[0].write(0, b"late DMA")  # the device still owns the page
+    folio = pins._pages[0].folio
+    assert folio.refcount() == pinapi.GUP_PIN_COUNTING_BIAS and folio.mapping is None
+    pinapi.unpin_user_pages(pins)
+    assert folio.refcount() == 0
