@@ -4,6 +4,7 @@ installed wheel; stubtest keeps stubs/ and pinapi/ in step."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import re
@@ -166,3 +167,12 @@ def test_pinapi_check_from_the_installed_wheel(installed_wheel: tuple[Path, Path
     assert r.stdout.count("cannot release a pin taken by vaddr_pin_pages(); use unpin_user_page()") == 2
     r = run(python.parent / "pinapi", "check", "examples/ok", cwd=work)
     assert (r.returncode, r.stdout.strip()) == (0, "pinapi check: clean (mypy)"), r.stdout + r.stderr
+
+
+def test_every_public_name_of_the_contract_states_its_rule_in_one_line() -> None:
+    tree = ast.parse((ROOT / "stubs/pinapi/__init__.pyi").read_text())
+    defs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")]
+    assert len(defs) > 40
+    for node in defs:
+        doc = ast.get_docstring(node)
+        assert doc and "\n" not in doc, node.name

@@ -141,8 +141,7 @@ class Folio:
 
 @final
 class Page:
-    """A plain reference to a user page: struct-page calls only, never its data
-    (pin_user_pages.rst cases 3 and 4); released with put_page()."""
+    """A plain reference: struct-page calls only, never data (cases 3, 4); put_page() releases it."""
     def __init__(self, folio: Folio, index: int) -> None: ...
     @property
     def folio(self) -> Folio: ...
@@ -185,8 +184,7 @@ class PinnedPage:
 
 @final
 class PinnedPages(Sequence[PinnedPage]):
-    """The pins of one vaddr_pin_pages() call; as a context manager it unpins
-    what is still pinned on exit."""
+    """The pins of one vaddr_pin_pages() call; a context manager unpins what is left."""
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
     def __len__(self) -> int: ...
     @overload
