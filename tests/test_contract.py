@@ -156,12 +156,14 @@ def test_pinapi_check_from_the_installed_wheel(installed_wheel: tuple[Path, Path
     """A user with pinapi and mypy installed, and no source tree: the console
     script finds the contract in pinapi-stubs."""
     python, work = installed_wheel
+    src = (EXAMPLES / "misuse" / "put_page_on_pin.py").read_text()
+    (work / "driver.py").write_text(re.sub(r"  # (type|pyright): ignore\[[^]]*\]", "", src))
+    r = run(python.parent / "pinapi", "check", "driver.py", cwd=work)
+    assert (r.returncode, r.stderr.strip()) == (2, "pinapi check: mypy is not installed (pip install mypy)")
     dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
     (mypy_pin,) = [d for d in dev if d.startswith("mypy==")]
     r = run(PY, "-m", "pip", "--python", python, "install", "-q", mypy_pin)
     assert r.returncode == 0, r.stderr
-    src = (EXAMPLES / "misuse" / "put_page_on_pin.py").read_text()
-    (work / "driver.py").write_text(re.sub(r"  # (type|pyright): ignore\[[^]]*\]", "", src))
     r = run(python.parent / "pinapi", "check", "driver.py", cwd=work)
     assert r.returncode == 1, r.stdout + r.stderr
     assert r.stdout.count("cannot release a pin taken by vaddr_pin_pages(); use unpin_user_page()") == 2
