@@ -137,8 +137,7 @@ class Folio:
         "mapping",
         "index",
         "_data",
-        "__weakref__",
-    )
+    )  # no __weakref__: nothing holds folios weakly, and a folio costs bytes per touched page
 
     _refcount: int
     _pincount: int
