@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from hypothesis import find, given, settings
@@ -18,16 +16,12 @@ from pinapi import (
     sync_filesystem, unpin_user_pages_dirty_lock, vaddr_pin_pages, writeback,
 )  # fmt: skip
 
-NPAGES = 3
+from pinapi._race import NPAGES, OPS, Mode, Schedule, fails, on_disk, run_schedule
 
 
 def ext4_mapping(mm: MM, fs: Ext4, npages: int = NPAGES) -> tuple[File, int]:
     f = File(Inode(fs, npages * PAGE_SIZE), "data")
     return f, mm.mmap(npages * PAGE_SIZE, flags=MAP_SHARED, file=f)
-
-
-def on_disk(fs: Ext4, inode: Inode, npages: int = NPAGES) -> bytes:
-    return b"".join(fs.disk.get((inode.ino, i), bytes(PAGE_SIZE)) for i in range(npages))
 
 
 # -- the race, step by step ---------------------------------------------------
@@ -183,84 +177,16 @@ def test_writeback_of_a_page_without_buffers_from_a_plain_set_page_dirty(mm: MM)
 
 # -- random interleavings -----------------------------------------------------
 
-OPS = ("acquire", "dma", "user", "release", "writeback", "reclaim")
 schedules = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, NPAGES - 1)), max_size=40)
-Schedule = list[tuple[str, int]]
-MAX_HELD = 2  # overlapping pins (or references) of one page
-
-
-def run_schedule(schedule: Schedule, pinned: bool, fs: Ext4) -> tuple[bytes, bytes]:
-    """Play *schedule* on a shared ext4 mapping, DMA through pins or through
-    ``get_user_pages()`` references (up to two at once per page); then
-    release everything, sync and drop the cache. Returns (every byte
-    written, in order; what the disk holds)."""
-    mm = MM("io")
-    f, a = ext4_mapping(mm, fs)
-    expected = bytearray(NPAGES * PAGE_SIZE)
-    held: dict[int, list[Any]] = {i: [] for i in range(NPAGES)}
-
-    def release(i: int) -> None:
-        h = held[i].pop(0)
-        if pinned:
-            unpin_user_pages_dirty_lock(h, make_dirty=True)
-        else:
-            set_page_dirty_lock(h)
-            put_page(h)
-
-    try:
-        for step, (op, i) in enumerate(schedule):
-            off = i * PAGE_SIZE + step * 8 % PAGE_SIZE
-            data = b"%08d" % step
-            if op == "acquire" and len(held[i]) < MAX_HELD:
-                if pinned:
-                    held[i].append(vaddr_pin_pages(a + i * PAGE_SIZE, 1, FOLL_WRITE, VaddrPin(mm=mm)))
-                else:
-                    held[i] += get_user_pages_remote(mm, a + i * PAGE_SIZE, 1, FOLL_WRITE)
-            elif op == "dma" and held[i]:
-                if pinned:
-                    held[i][-1][0].write(off % PAGE_SIZE, data)
-                else:
-                    held[i][-1].folio.write(off % PAGE_SIZE, data)
-                expected[off : off + 8] = data
-            elif op == "user":
-                mm.write(a + off, data)
-                expected[off : off + 8] = data
-            elif op == "release" and held[i]:
-                release(i)
-            elif op == "writeback":
-                writeback(f.inode)
-            elif op == "reclaim":
-                reclaim(f.inode)
-        for i in held:
-            while held[i]:
-                release(i)
-        sync_filesystem(fs)
-        mm.munmap(a, NPAGES * PAGE_SIZE)
-        reclaim(f.inode)
-        return bytes(expected), on_disk(fs, f.inode)
-    finally:
-        if pinned:  # a failed run must not leak pins into the next one
-            for hs in held.values():
-                for h in hs:
-                    pinapi.unpin_user_pages(h)
-        mm.exit()
-
-
 counter = {"pinned": 0, "legacy": 0, "page-flag": 0}
 
 
-def fails(kind: str, pinned: bool, fs_factory: Callable[[], Ext4]) -> Callable[[Schedule], bool]:
+def failing(kind: str, mode: Mode, fs_factory: Callable[[], Ext4]) -> Callable[[Schedule], bool]:
     """A predicate: does *schedule* end in a BUG or with bytes missing on disk?"""
 
     def check(schedule: Schedule) -> bool:
         counter[kind] += 1
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FsWarning)
-                expected, disk = run_schedule(schedule, pinned, fs_factory())
-        except KernelBug:
-            return True
-        return expected != disk
+        return fails(schedule, mode, fs_factory()) is not None
 
     return check
 
@@ -273,7 +199,7 @@ def test_pinned_path_never_loses_a_byte(strategy: type[pinapi.PinTracking]) -> N
     @given(schedules)
     def check(schedule: Schedule) -> None:
         counter["pinned"] += 1
-        expected, disk = run_schedule(schedule, True, Ext4())
+        expected, disk = run_schedule(schedule, "pin", Ext4())
         assert disk == expected
 
     with pinapi.use_tracking(strategy()):
@@ -283,14 +209,14 @@ def test_pinned_path_never_loses_a_byte(strategy: type[pinapi.PinTracking]) -> N
 
 @pytest.mark.parametrize("bug", [True, False], ids=["ext4-BUG", "ext4-warn-and-drop"])
 def test_legacy_path_fails_on_some_interleaving(bug: bool) -> None:
-    legacy = fails("legacy", False, lambda: Ext4(bug_on_no_buffers=bug))
+    legacy = failing("legacy", "gup", lambda: Ext4(bug_on_no_buffers=bug))
     schedule = find(schedules, legacy, settings=settings(max_examples=2000, database=None, derandomize=True))
     ops = [op for op, _ in schedule]
     # Shrunk to the race itself: take the page, clean it, strip it, dirty it on release.
     assert "acquire" in ops and "writeback" in ops and "reclaim" in ops
     assert ops.index("acquire") < ops.index("writeback") < ops.index("reclaim")
     assert legacy(schedule)
-    assert not fails("pinned", True, Ext4)(schedule)  # pins survive the same schedule
+    assert not failing("pinned", "pin", Ext4)(schedule)  # pins survive the same schedule
     assert not legacy([("acquire", 0), ("dma", 0), ("release", 0)])  # not every schedule fails
 
 
@@ -298,7 +224,7 @@ def test_a_one_bit_pin_flag_forgets_an_overlapping_pin_and_loses_the_race() -> N
     """Pin tracking must count: with the page-flag strategy the first unpin
     clears the bit under a second live pin, and writeback treats the page as
     unpinned again."""
-    page_flag = fails("page-flag", True, Ext4)
+    page_flag = failing("page-flag", "pin", Ext4)
     with pinapi.use_tracking(pinapi.PageFlag()):
         schedule = find(schedules, page_flag, settings=settings(max_examples=2000, database=None, derandomize=True))
         assert [op for op, _ in schedule].count("acquire") == 2

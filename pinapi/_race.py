@@ -1,0 +1,132 @@
+"""The race of LWN 774411, replayable: DMA into a shared ext4 page while
+writeback and reclaim run.
+
+A *schedule* is a list of ``(op, page)`` steps on a three-page shared mapping
+of an ``Ext4`` file: ``acquire`` takes a reference the way the mode says (at
+most two at once per page), ``dma`` has the device write through the newest
+one, ``user`` has the process store through its mapping, ``release`` drops
+the oldest, ``writeback`` and ``reclaim`` run on the file. After the schedule,
+everything still held is released, the filesystem synced and the cache
+dropped; the run *fails* if that ends in the filesystem's BUG or if the disk
+does not hold every byte written, in order.
+
+Modes:
+
+- ``gup``: ``get_user_pages()`` references, ``set_page_dirty_lock()`` and
+  ``put_page()`` on release (the 2019 code; also what FOLL_LONGTERM-only
+  tracking leaves a short-term Direct IO caller with);
+- ``gup-dirty-on-get``: plain references, dirtied by the write fault at get
+  time only (seed 002's proposal without pin tracking);
+- ``pin``: ``vaddr_pin_pages()`` and ``unpin_user_pages_dirty_lock(make_dirty=True)``;
+- ``pin-dirty-on-get``: pins, released without dirtying.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Iterator
+from typing import Any, Final, Literal
+
+from ._errors import KernelBug
+from ._fs import Ext4, File, FsWarning, Inode
+from ._gup import FOLL
+from ._legacy import get_user_pages_remote, put_page, set_page_dirty_lock
+from ._mm import MAP_SHARED, MM
+from ._page import PAGE_SIZE
+from ._pin import VaddrPin, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from ._writeback import reclaim, sync_filesystem, writeback
+
+__all__ = ["OPS", "NPAGES", "MODES", "Mode", "Schedule", "run_schedule", "fails", "all_schedules", "on_disk"]
+
+OPS: Final = ("acquire", "dma", "user", "release", "writeback", "reclaim")
+NPAGES: Final = 3
+MAX_HELD: Final = 2  # overlapping pins (or references) of one page
+Mode = Literal["gup", "gup-dirty-on-get", "pin", "pin-dirty-on-get"]
+MODES: Final[tuple[Mode, ...]] = ("gup", "gup-dirty-on-get", "pin", "pin-dirty-on-get")
+Schedule = list[tuple[str, int]]
+
+
+def on_disk(fs: Ext4, inode: Inode, npages: int = NPAGES) -> bytes:
+    """What the disk holds for the first *npages* pages of *inode*."""
+    return b"".join(fs.disk.get((inode.ino, i), bytes(PAGE_SIZE)) for i in range(npages))
+
+
+def run_schedule(schedule: Schedule, mode: Mode, fs: Ext4) -> tuple[bytes, bytes]:
+    """Play *schedule*; returns (every byte written, in order; what the disk
+    holds at the end). Raises the filesystem's ``KernelBug``."""
+    pinned = mode.startswith("pin")
+    dirty_on_put = not mode.endswith("dirty-on-get")
+    mm = MM("io")
+    f = File(Inode(fs, NPAGES * PAGE_SIZE), "data")
+    a = mm.mmap(NPAGES * PAGE_SIZE, flags=MAP_SHARED, file=f)
+    expected = bytearray(NPAGES * PAGE_SIZE)
+    held: dict[int, list[Any]] = {i: [] for i in range(NPAGES)}
+
+    def release(i: int) -> None:
+        h = held[i].pop(0)
+        if pinned:
+            unpin_user_pages_dirty_lock(h, make_dirty=dirty_on_put)
+        else:
+            if dirty_on_put:
+                set_page_dirty_lock(h)
+            put_page(h)
+
+    try:
+        for step, (op, i) in enumerate(schedule):
+            off = i * PAGE_SIZE + step * 8 % PAGE_SIZE
+            data = b"%08d" % step
+            if op == "acquire" and len(held[i]) < MAX_HELD:
+                if pinned:
+                    held[i].append(vaddr_pin_pages(a + i * PAGE_SIZE, 1, FOLL.WRITE, VaddrPin(mm=mm)))
+                else:
+                    held[i] += get_user_pages_remote(mm, a + i * PAGE_SIZE, 1, FOLL.WRITE)
+            elif op == "dma" and held[i]:
+                if pinned:
+                    held[i][-1][0].write(off % PAGE_SIZE, data)
+                else:
+                    held[i][-1].folio.write(off % PAGE_SIZE, data)  # the case-5 bug
+                expected[off : off + 8] = data
+            elif op == "user":
+                mm.write(a + off, data)
+                expected[off : off + 8] = data
+            elif op == "release" and held[i]:
+                release(i)
+            elif op == "writeback":
+                writeback(f.inode)
+            elif op == "reclaim":
+                reclaim(f.inode)
+        for i in held:
+            while held[i]:
+                release(i)
+        sync_filesystem(fs)
+        mm.munmap(a, NPAGES * PAGE_SIZE)
+        reclaim(f.inode)
+        return bytes(expected), on_disk(fs, f.inode)
+    finally:
+        for hs in held.values():  # a failed run must not leak into the next
+            for h in hs:
+                if pinned:
+                    unpin_user_pages(h)
+                else:
+                    put_page(h)
+        mm.exit()
+        fs.inodes.remove(f.inode)
+
+
+def fails(schedule: Schedule, mode: Mode, fs: Ext4) -> str | None:
+    """``"BUG"`` or ``"lost data"`` if *schedule* fails in *mode*, else None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FsWarning)
+            expected, disk = run_schedule(schedule, mode, fs)
+    except KernelBug:
+        return "BUG"
+    return "lost data" if expected != disk else None
+
+
+def all_schedules(length: int, pages: int = 1) -> Iterator[Schedule]:
+    """Every schedule of exactly *length* steps on the first *pages* pages."""
+    steps = [(op, i) for op in OPS for i in range(pages)]
+    for combo in itertools.product(steps, repeat=length):
+        yield list(combo)
