@@ -266,7 +266,8 @@ def _summary(results: list[dict[str, Any]], touched_kib: int) -> None:
     r0 = results[0]
     print(f"\n{r0['bytes'] >> 20} MiB, {r0['pages']} pages in {r0['folios']} folios, "
           f"{r0['calls']} calls of {r0['nr_pages_per_call']} pages; touching cost "
-          f"{touched_kib * 1024 / r0['pages']:.0f} bytes per page")  # fmt: skip
+          f"{touched_kib * 1024 / r0['pages']:.0f} bytes per page, "
+          f"{touched_kib * 1024 / r0['folios']:.0f} per folio")  # fmt: skip
     print(f"{'mode':<13}{'get us':>10}{'put us':>10}{'total us':>10}{'x floor':>9}"
           f"{'ops get':>9}{'ops put':>9}{'peak RSS KiB':>14}")  # fmt: skip
     for r in results:

@@ -257,3 +257,32 @@ def test_refused_folio_unwinds_the_ones_before(mm: MM, owner: VaddrPin, mixed: i
         assert e.value.errno == errno.ENOMEM and state(mm) == before
     finally:
         last._refcount = 1
+
+
+def test_segments_match_a_page_by_page_lookup(mm: MM, owner: VaddrPin) -> None:
+    """PTE-mapped THP, base pages, zero pages and a PMD-mapped THP in one
+    range: segments are exactly the maximal runs a page-by-page lookup finds."""
+    a = mm.mmap(3 * PMD_SIZE)
+    mm.madvise(a, PMD_SIZE, MADV_HUGEPAGE)
+    mm.madvise(a + 2 * PMD_SIZE, PMD_SIZE, MADV_HUGEPAGE)
+    mm.write(a, b"h" * PMD_SIZE)
+    mm.write(a + PMD_SIZE, b"b" * (PMD_SIZE // 2))  # the rest stays on the zero page
+    mm.write(a + 2 * PMD_SIZE, b"H")
+    mm.munmap(a, PAGE_SIZE)  # the first THP is now mapped by 511 PTEs
+    start, end = a + PAGE_SIZE + 100, a + 3 * PMD_SIZE - 50
+    before = pinapi.vmstat.snapshot()
+    with get_user_bvec(start, end - start, 0, owner) as bvec:
+        expected: list[list[int]] = []  # [pfn, nr_pages] of each maximal contiguous run in a folio
+        prev: Folio | None = None
+        for addr in range(start & -PAGE_SIZE, end, PAGE_SIZE):
+            page = mm.lookup(addr)
+            assert page is not None
+            if page.folio is prev and page.pfn == expected[-1][0] + expected[-1][1]:
+                expected[-1][1] += 1
+            else:
+                expected.append([page.pfn, 1])
+            prev = page.folio
+        assert [[s.pfn, (s.offset + s.length + PAGE_SIZE - 1) // PAGE_SIZE] for s in bvec] == expected
+        assert len(bvec) == 1 + 256 + 256 + 1  # PTE-mapped THP, base pages, zero pages, THP
+        assert delta(before, "nr_refcount_ops") == len(bvec) - 256  # the zero page is never grabbed
+        assert b"".join(s.read() for s in bvec) == mm.read(start, end - start)
