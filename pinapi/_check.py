@@ -106,6 +106,9 @@ _UNPIN: Final = r"(unpin_user_pages?|unpin_user_pages_dirty_lock|vaddr_unpin_pag
 
 #: (pattern over "message | source line", pin rule broken, the call to use instead)
 RULES: Final[list[tuple[re.Pattern[str], str, str]]] = [(re.compile(p, re.S), rule, instead) for p, rule, instead in [
+    (r"(variants? of \"VaddrPin\"|No overloads for \"__init__\"|in function \"__init__\")[^|]*\|.*VaddrPin\(",
+     "a pin needs an owner: struct vaddr_pin names an mm, a file or both (EINVAL otherwise)",
+     "VaddrPin(mm=mm), VaddrPin(file=file) or both"),
     (r"Too few arguments|positional argument|Missing positional",
      "handles have no public constructor",
      "vaddr_pin_pages(), alloc_page(), sg_alloc_table*()"),

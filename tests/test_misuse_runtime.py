@@ -68,6 +68,8 @@ EXPECTED: dict[tuple[str, str], tuple[type[BaseException], str]] = {
     ("unpin_bvec", "unpin_user_pages_on_a_bvec"): (TypeError, r"got BvecSegment"),
     ("unpin_bvec", "unpin_dirty_on_a_bvec"): (TypeError, r"got BvecSegment"),
     ("unpin_bvec", "unpin_user_page_on_a_segment"): (TypeError, r"expects a PinnedPage, got BvecSegment"),
+    ("pin_without_owner", "vaddr_pin_pages_for_nobody"): (KernelError, r"EINVAL: vaddr_pin names no owner"),
+    ("pin_without_owner", "get_user_bvec_for_nobody"): (KernelError, r"EINVAL: vaddr_pin names no owner"),
 }  # fmt: skip
 
 #: Cases that exist only in the types, with the reason nothing can run.

@@ -168,7 +168,10 @@ class VaddrPin:
     """``struct vaddr_pin``: who holds a pin, an MM and/or a file (one at least)."""
     mm: MM | None
     file: File | None
-    def __init__(self, mm: MM | None = None, file: File | None = None) -> None: ...
+    @overload
+    def __init__(self, mm: MM, file: File | None = None) -> None: ...
+    @overload
+    def __init__(self, mm: None = None, *, file: File) -> None: ...
 
 @final
 class PinnedPage:
