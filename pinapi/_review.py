@@ -18,10 +18,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
 
+from ._evidence import EXPERIMENTS, run_experiment
+from ._fs import Ext4
 from ._legacy import get_page, get_user_pages_remote, release_pages
 from ._mm import MM
 from ._page import PAGE_SIZE, alloc_folio, folio_put, kernel_lock
 from ._pin import VaddrPin, folio_maybe_dma_pinned, unpin_user_pages, vaddr_pin_pages
+from ._race import Mode, Schedule, all_schedules, fails
 from ._track import ExactCounter, LookupTree, PageFlag, PinTracking, RefcountBias, use_tracking
 
 __all__ = ["SECTIONS", "TIMED", "regenerate", "add_review_parser", "shared_page_rates", "pin_capacity"]
@@ -147,8 +150,51 @@ def _api_reference_section() -> str:
     return "\n".join(rows)
 
 
+RACE_LENGTH: Final = 5
+
+
+def _race_section() -> str:
+    runs: list[tuple[str, Mode, Callable[[], Ext4], PinTracking]] = [
+        ("get_user_pages + set_page_dirty_lock + put_page", "gup", Ext4, RefcountBias()),
+        ("the same, on today's ext4 (warns, drops the page)", "gup",
+         lambda: Ext4(bug_on_no_buffers=False), RefcountBias()),
+        ("get_user_pages, dirtied by the write fault only", "gup-dirty-on-get", Ext4, RefcountBias()),
+        ("vaddr_pin_pages + unpin_user_pages_dirty_lock", "pin", Ext4, RefcountBias()),
+        ("vaddr_pin_pages, dirtied by the write fault only", "pin-dirty-on-get", Ext4, RefcountBias()),
+        ("vaddr_pin_pages, exact-counter tracking", "pin", Ext4, ExactCounter()),
+        ("vaddr_pin_pages, lookup-tree tracking", "pin", Ext4, LookupTree()),
+        ("vaddr_pin_pages, page-flag tracking", "pin", Ext4, PageFlag()),
+    ]  # fmt: skip
+    rows = ["| DMA path | schedules | end in the ext4 BUG | lose DMA data | shortest failing schedule |",
+            "|---|---|---|---|---|"]  # fmt: skip
+    for label, mode, fs, strategy in runs:
+        counts = {"BUG": 0, "lost data": 0}
+        total = 0
+        shortest: Schedule | None = None
+        with use_tracking(strategy):
+            for length in range(1, RACE_LENGTH + 1):
+                for schedule in all_schedules(length):
+                    total += 1
+                    outcome = fails(schedule, mode, fs())
+                    if outcome is not None:
+                        counts[outcome] += 1
+                        shortest = shortest or schedule
+        first = ", ".join(op for op, _ in shortest) if shortest else "none"
+        rows.append(f"| {label} | {total:,} | {counts['BUG']:,} | {counts['lost data']:,} | {first} |")
+    return "\n".join(rows)
+
+
+def _bare_pages_section() -> str:
+    rows = ["| mistake, on bare struct pages | debug counter off | debug counter on |", "|---|---|---|"]
+    for name in EXPERIMENTS:
+        rows.append(f"| {name} | {run_experiment(name, False)} | {run_experiment(name, True)} |")
+    return "\n".join(rows)
+
+
 SECTIONS: Final[dict[str, Callable[[], str]]] = {
     "strategies": _strategies_section,
+    "race": _race_section,
+    "bare-pages": _bare_pages_section,
     "api-reference": _api_reference_section,
 }
 TIMED: Final[dict[str, Callable[[], str]]] = {
