@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
 
+from ._drivers import call_sites
 from ._evidence import EXPERIMENTS, run_experiment
 from ._fs import Ext4
 from ._legacy import get_page, get_user_pages_remote, release_pages
@@ -191,7 +192,31 @@ def _bare_pages_section() -> str:
     return "\n".join(rows)
 
 
+CASES: Final = {
+    1: "Direct IO: short-lived DMA into or out of user pages",
+    2: "RDMA: long-lived DMA",
+    3: "MMU-notifier driver that drops the page on invalidate",
+    4: "manipulates only struct page",
+    5: "writes the page's data",
+}
+
+
+def _cases_section() -> str:
+    sites = call_sites()
+    rows = ["| case | what the caller does | API the corpus uses | sites | for example |", "|---|---|---|---|---|"]
+    for case, what in CASES.items():
+        mine = [s for s in sites if s.case == case]
+        apis = ", ".join(f"{api} ({sum(s.api == api for s in mine)})" for api in sorted({s.api for s in mine}))
+        clear = [s for s in mine if not s.judgement] or mine
+        example = clear[0]
+        rows.append(f"| {case} | {what} | {apis} | {len(mine)} | [{example.module}]"
+                    f"(../examples/drivers/{example.module}.py): `{example.kernel_files[0]}` |")  # fmt: skip
+    judged = sum(1 for s in sites if s.judgement)
+    return "\n".join(rows) + f"\n\n{len(sites)} modules, {judged} of them judgement calls (see docs/drivers.md)."
+
+
 SECTIONS: Final[dict[str, Callable[[], str]]] = {
+    "cases": _cases_section,
     "strategies": _strategies_section,
     "race": _race_section,
     "bare-pages": _bare_pages_section,
