@@ -134,7 +134,7 @@ def grab_folios(folios: list[Folio], refs: list[int], flags: FOLL) -> int:
         i = folios.index(ZERO_FOLIO)
         done = grab_folios(folios[:i], refs[:i], flags)
         return done if done < i else i + 1 + grab_folios(folios[i + 1 :], refs[i + 1 :], flags)
-    if flags & FOLL.PIN:
+    if flags & FOLL_PIN:
         done = tracking.strategy.try_grab_pins(folios, refs)
         vmstat.nr_foll_pin_acquired += sum(refs[:done])
     else:
@@ -150,7 +150,7 @@ def put_folios(folios: list[Folio], refs: list[int], flags: FOLL, unwind: bool =
     if ZERO_FOLIO in folios:
         real = [i for i, folio in enumerate(folios) if folio is not ZERO_FOLIO]
         folios, refs = [folios[i] for i in real], [refs[i] for i in real]
-    if flags & FOLL.PIN:
+    if flags & FOLL_PIN:
         tracking.strategy.put_pins(folios, refs)
         if unwind:
             vmstat.nr_foll_pin_acquired -= sum(refs)
