@@ -22,7 +22,7 @@ from typing import final, overload
 
 from ._debug import debug
 from ._errors import KernelBug, err
-from ._gup import FolioRuns, put_folios
+from ._gup import FOLL_WRITE, FolioRuns, put_folios
 from ._page import PAGE_SHIFT, PAGE_SIZE, Folio, kernel_lock
 from ._pin import PinRecord, VaddrPin, _ledger, folios_mark_dirty_lock, pin_user_range
 
@@ -102,9 +102,14 @@ class BvecSegment:
             return folio.read(pos, length)
 
     def write(self, offset: int, data: bytes) -> None:
-        """The device (or CPU) writes *data* at *offset* within the segment."""
+        """The device (or CPU) writes *data* at *offset* within the segment.
+        Only a bvec pinned with FOLL_WRITE may be written: a read pin may be
+        of the shared zero page, or of a page still shared copy-on-write."""
         with kernel_lock:
             folio, pos = self._span(offset, len(data))
+            if not self._bvec._record.flags & FOLL_WRITE:
+                raise err(errno.EPERM, "write through a bvec pinned without FOLL_WRITE: "
+                                       "pin with FOLL_WRITE for the device to write")  # fmt: skip
             folio.write(pos, data)
 
 

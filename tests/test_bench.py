@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from typing import Any
 
 import pytest
@@ -106,3 +107,11 @@ def test_default_region_is_gup_tests_128_mb() -> None:
     args = parser.parse_args(["bench"])
     assert (args.size, args.write, args.thp, args.hugetlb) == (128 << 20, True, None, False)
     assert (args.nr_pages_per_call, args.repeats, args.threads, args.mode) == (0, 1, 1, None)
+
+
+def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["bench", "--size", "40K", "--mode", "pin", "--repeats", "2"]) == 0
+    out, err = capsys.readouterr()
+    assert "pin: repeat 2 of 2" in err and "touching" in err
+    assert "repeat" not in out and len([line for line in out.splitlines() if "Time:" in line]) == 2

@@ -192,6 +192,9 @@ def test_read_of_untouched_memory_pretends_on_the_zero_page(mm: MM, owner: Vaddr
     with get_user_bvec(a, 3 * PAGE_SIZE, 0, owner) as bvec:
         assert len(bvec) == 3  # the zero page at three addresses: not contiguous
         assert folio_at(mm, a) is ZERO_FOLIO and ZERO_FOLIO.refcount() == 1
+        with pytest.raises(KernelError, match="without FOLL_WRITE") as e:
+            bvec[1].write(0, b"into the zero page")
+        assert e.value.errno == errno.EPERM
         assert b"".join(s.read() for s in bvec) == bytes(3 * PAGE_SIZE)
     assert delta(before, "nr_refcount_ops") == 0 and delta(before, "nr_foll_pin_acquired") == 0
 
