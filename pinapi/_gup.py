@@ -113,10 +113,10 @@ class FolioRuns:
     def __len__(self) -> int:
         return len(self.folios)
 
-    def append(self, folio: Folio, first: int, nr: int) -> None:
-        self.folios.append(folio)
-        self.first.append(first)
-        self.nr.append(nr)
+    def clear(self) -> None:
+        self.folios.clear()
+        self.first.clear()
+        self.nr.clear()
 
     def extend(self, other: FolioRuns, count: int) -> None:
         """Append the first *count* runs of *other*."""
@@ -230,6 +230,7 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page
     grabbed; without it a huge folio never becomes ``Page`` objects."""
     runs = FolioRuns()
     huge = FolioRuns()  # PMD-mapped runs walked, grabbed together before anything else
+    add_folio, add_first, add_nr = huge.folios.append, huge.first.append, huge.nr.append
 
     def take(found: FolioRuns, ptes: list[Page | None] | None) -> int:
         """Grab *found*, record what was grabbed and return how many pages;
@@ -262,12 +263,14 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page
                     size = PAGE_SIZE << entry.order
                     base = addr & -size
                     nr = (min(stop, base + size) - addr) >> PAGE_SHIFT
-                    huge.append(entry, (addr - base) >> PAGE_SHIFT, nr)
+                    add_folio(entry)
+                    add_first((addr - base) >> PAGE_SHIFT)
+                    add_nr(nr)
                     addr += nr << PAGE_SHIFT
                     continue
                 if huge:
                     take(huge, None)
-                    huge = FolioRuns()
+                    huge.clear()
                 if not isinstance(entry, list):  # nothing mapped, or a huge folio to fault first
                     mm.handle_mm_fault(vma, addr, write, unshare)
                     continue
