@@ -18,12 +18,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
 
+from ._bench import MODES as BENCH_MODES
+from ._bench import map_region, run_mode
+from ._checkers import CHECKERS_DOC, gallery_results, table
 from ._drivers import call_sites
 from ._evidence import EXPERIMENTS, run_experiment
 from ._fs import Ext4
+from ._gup import FOLL
 from ._legacy import get_page, get_user_pages_remote, release_pages
 from ._mm import MM
-from ._page import PAGE_SIZE, alloc_folio, folio_put, kernel_lock
+from ._page import PAGE_SHIFT, PAGE_SIZE, alloc_folio, folio_put, kernel_lock
 from ._pin import VaddrPin, folio_maybe_dma_pinned, unpin_user_pages, vaddr_pin_pages
 from ._race import Mode, Schedule, all_schedules, fails
 from ._track import ExactCounter, LookupTree, PageFlag, PinTracking, RefcountBias, use_tracking
@@ -192,6 +196,99 @@ def _bare_pages_section() -> str:
     return "\n".join(rows)
 
 
+#: What each gallery class is in C, where a pin is a bare ``struct page *``:
+#: ``leak`` (a release mistake: the named _evidence experiment), ``bug`` (an
+#: immediate refcount underflow), ``einval`` (refused by the kernel's argument
+#: checks), ``ctype`` (C's own types differ), ``race`` (the writeback race),
+#: ``legal`` (not a bug in C), ``old-name`` (calls the renamed API), ``none``
+#: (no C counterpart).
+CLASS_IN_C: Final[dict[str, tuple[str, str]]] = {
+    "put_page_on_pin": ("leak", "put_page on a pinned page"),
+    "release_pages_on_pins": ("leak", "release_pages on pinned pages"),
+    "sg_round_trip": ("leak", "put_page on a pinned page"),
+    "mixed_pages": ("leak", "one release_pages for a mix of pinned and plain pages"),
+    "handle_internals": ("leak", "put_page on a pinned page"),
+    "pin_stored_as_page": ("leak", "put_page on a pinned page"),
+    "put_page_on_bvec": ("leak", "put_page on the page of a bvec (THP)"),
+    "unpin_plain_page": ("bug", "unpin on plain get_user_pages references"),
+    "put_user_bvec_on_pins": ("ctype", "struct page ** where a struct bio_vec * is due"),
+    "unpin_bvec": ("ctype", "struct bio_vec * where a struct page ** is due"),
+    "foll_pin_at_call_site": ("einval", "is_valid_gup_args()"),
+    "longterm_plain_reference": ("einval", "is_valid_gup_args()"),
+    "pin_without_owner": ("einval", "vaddr_pin_pages() with no owner"),
+    "data_through_plain_page": ("race", "the writeback race"),
+    "struct_page_call_on_pin": ("legal", "get_page()/set_page_dirty() on a pinned page"),
+    "construct_handle": ("none", ""),
+    "deprecated_legacy_api": ("old-name", "get_user_pages()"),
+}
+
+_IN_C: Final = {
+    "leak": "never: silent leak",
+    "bug": "run time: BUG",
+    "einval": "run time: -EINVAL",
+    "ctype": "build: C types",
+    "race": "never: rare BUG or lost data",
+    "legal": "not a bug",
+    "old-name": "never",
+    "none": "n/a",
+}
+
+
+def _proposals_section() -> str:
+    """Misuse class x proposal: when each proposal catches the mistake."""
+    cells = gallery_results()
+    head = ("| misuse class | put_user_page*() at every site | + the debug counter | rename to "
+            "vaddr_pin_pages() | distinct types (this contract) |")  # fmt: skip
+    rows = [head, "|---|---|---|---|---|"]
+    for name in sorted(n for n in cells if n != "ok/"):
+        kind, _ = CLASS_IN_C[name[:-3]]
+        convention = _IN_C[kind]
+        debug_counter = "debug builds, if the path runs: WARN, still leaks" if kind == "leak" else convention
+        rename = "build: the name is gone" if kind == "old-name" else convention
+        typed = cells[name]["mypy"].startswith("rejected") and cells[name]["pyright"].startswith("rejected")
+        rows.append(f"| `{name[:-3]}` | {convention} | {debug_counter} | {rename} | "
+                    f"{'type check' if typed else 'not always'} |")  # fmt: skip
+    return "\n".join(rows)
+
+
+def _checkers_section() -> str:
+    """The checker x misuse table of docs/checkers.md, from the same run."""
+    text, _ = table()
+    return "\n".join(line for line in text.splitlines() if line.startswith("|"))
+
+
+def _bench(size: int, thp: bool, repeats: int) -> list[dict[str, Any]]:
+    mm, addr = map_region(size, thp, False)
+    try:
+        return [run_mode(mode, mm, addr, size, size >> PAGE_SHIFT, FOLL.WRITE, repeats, 1, lambda _: None)
+                for mode in BENCH_MODES]  # fmt: skip
+    finally:
+        mm.exit()
+
+
+def _bench_ops_section() -> str:
+    """Atomic count updates per get and put loop: deterministic."""
+    rows = ["| region | mode | pages | folios | count updates, get | count updates, put |", "|---|---|---|---|---|---|"]
+    for label, thp in (("64 MiB of THP", True), ("64 MiB of 4 KiB pages", False)):
+        for r in _bench(64 << 20, thp, 1):
+            if r["mode"] != "floor":
+                rows.append(f"| {label} | {r['mode']} | {r['pages']:,} | {r['folios']:,} "
+                            f"| {r['refcount_ops']:,} | {r['put_refcount_ops']:,} |")  # fmt: skip
+    return "\n".join(rows)
+
+
+def _bench_time_section() -> str:
+    rows = [f"gup_test's loops over 1 GiB, the whole region per call, best of 3; {_machine()}.", "",
+            "| region | mode | get us | put us | get+put, x floor | get+put, x bvec |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for label, thp in (("1 GiB of THP", True), ("1 GiB of 4 KiB pages", False)):
+        results = {r["mode"]: r for r in _bench(1 << 30, thp, 3)}
+        total = {m: r["get_us"] + r["put_us"] for m, r in results.items()}
+        for mode, r in results.items():
+            rows.append(f"| {label} | {mode} | {r['get_us']:,} | {r['put_us']:,} | "
+                        f"{total[mode] / total['floor']:.2f} | {total[mode] / total['bvec']:.1f} |")  # fmt: skip
+    return "\n".join(rows)
+
+
 CASES: Final = {
     1: "Direct IO: short-lived DMA into or out of user pages",
     2: "RDMA: long-lived DMA",
@@ -216,14 +313,18 @@ def _cases_section() -> str:
 
 
 SECTIONS: Final[dict[str, Callable[[], str]]] = {
+    "proposals": _proposals_section,
+    "checkers": _checkers_section,
     "cases": _cases_section,
     "strategies": _strategies_section,
     "race": _race_section,
     "bare-pages": _bare_pages_section,
+    "bench-ops": _bench_ops_section,
     "api-reference": _api_reference_section,
 }
 TIMED: Final[dict[str, Callable[[], str]]] = {
     "strategy-timing": _strategy_timing_section,
+    "bench-time": _bench_time_section,
 }
 
 _BLOCK = re.compile(r"(<!-- generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end:(?P=name) -->)", re.S)
@@ -253,7 +354,8 @@ def _cmd_review(args: argparse.Namespace) -> int:
         print(f"pinapi review: {doc} has no block for {', '.join(sorted(missing))}")
         return 2
     doc.write_text(text)
-    print(f"regenerated {len(sections)} sections of {doc}")
+    CHECKERS_DOC.write_text(table()[0])
+    print(f"regenerated {len(sections)} sections of {doc} and {CHECKERS_DOC.name}")
     return 0
 
 

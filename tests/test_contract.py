@@ -5,7 +5,6 @@ installed wheel; stubtest keeps stubs/ and pinapi/ in step."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
 import shutil
@@ -17,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from pinapi._checkers import CHECKERS_DOC, table
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -114,13 +115,9 @@ def test_pyright_installed_wheel(installed_wheel: tuple[Path, Path]) -> None:
 def test_checkers_table_is_current() -> None:
     """docs/checkers.md is what a fresh run of the four checkers gives, and
     mypy and pyright reject every marked line of every misuse class."""
-    spec = importlib.util.spec_from_file_location("checkers_table", ROOT / "tools" / "checkers_table.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    text, complete = module.table()
+    text, complete = table()
     assert complete["mypy"] and complete["pyright"], text
-    assert (ROOT / "docs" / "checkers.md").read_text() == text, "stale: run python tools/checkers_table.py"
+    assert CHECKERS_DOC.read_text() == text, "stale: run python -m pinapi review"
 
 
 def test_checkers_are_the_pinned_versions() -> None:
