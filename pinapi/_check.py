@@ -46,18 +46,20 @@ def contract_stubs() -> Path | None:
 _MYPY_LINE: Final = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?:\d+:)? error: (?P<msg>.*?)(?:  \[(?P<code>[\w-]+)\])?$")
 
 
-def run_mypy(paths: list[str], stubs: Path | None) -> list[Diagnostic]:
-    """mypy --strict over *paths* against the contract."""
+def run_mypy(paths: list[str], stubs: Path | None, project: Path | None = None) -> list[Diagnostic]:
+    """mypy --strict over *paths* against the contract; with *project* (a
+    mypy.ini), that project's own settings instead, run from its folder."""
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "mypy.ini"
-        config.write_text(
-            "[mypy]\nstrict = True\nwarn_unused_ignores = False\nenable_error_code = deprecated\n"
-            + (f"mypy_path = {stubs}\n" if stubs else "")
-        )
+        config = project or Path(tmp) / "mypy.ini"
+        if project is None:
+            config.write_text(
+                "[mypy]\nstrict = True\nwarn_unused_ignores = False\nenable_error_code = deprecated\n"
+                + (f"mypy_path = {stubs}\n" if stubs else "")
+            )
         r = subprocess.run(
             [sys.executable, "-m", "mypy", "--config-file", str(config), "--show-error-codes",
              "--no-pretty", "--no-error-summary", "--hide-error-context", *paths],
-            capture_output=True, text=True,
+            capture_output=True, text=True, cwd=project.parent if project else None,
         )  # fmt: skip
     out = []
     for line in r.stdout.splitlines():
@@ -69,8 +71,9 @@ def run_mypy(paths: list[str], stubs: Path | None) -> list[Diagnostic]:
     return out
 
 
-def run_pyright(paths: list[str], stubs: Path | None) -> list[Diagnostic]:
-    """pyright (strict) over *paths* against the contract."""
+def run_pyright(paths: list[str], stubs: Path | None, project: Path | None = None) -> list[Diagnostic]:
+    """pyright (strict) over *paths* against the contract; with *project* (a
+    pyproject.toml), that project's own settings instead."""
     config: dict[str, Any] = {
         "typeCheckingMode": "strict",
         "reportDeprecated": "error",
@@ -81,7 +84,7 @@ def run_pyright(paths: list[str], stubs: Path | None) -> list[Diagnostic]:
         (Path(tmp) / "pyrightconfig.json").write_text(json.dumps(config))
         r = subprocess.run(
             [sys.executable, "-m", "pyright", "--outputjson", "--pythonpath", sys.executable,
-             "-p", str(Path(tmp) / "pyrightconfig.json"), *paths],
+             "-p", str(project or Path(tmp) / "pyrightconfig.json"), *paths],
             capture_output=True, text=True,
         )  # fmt: skip
     try:

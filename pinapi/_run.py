@@ -13,17 +13,17 @@ import argparse
 import gc
 import importlib
 import importlib.util
-import json
-import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ._check import run_mypy, run_pyright
 from ._debug import debug_pins_enabled, set_debug_pins
 from ._page import vmstat
 from ._pin import pin_ledger
@@ -117,23 +117,11 @@ def type_check(paths: list[Path]) -> list[str]:
     every misuse line must still be rejected), run side by side: one line per
     error."""
     args = [str(p.resolve()) for p in paths]
-    mypy_cmd = [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", *args]
-    pyright_cmd = [sys.executable, "-m", "pyright", "--outputjson", "-p", "pyproject.toml", *args]
-    mypy, pyright = (subprocess.Popen(c, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                     for c in (mypy_cmd, pyright_cmd))  # fmt: skip
-    mypy_out, mypy_err = mypy.communicate()
-    pyright_out, pyright_err = pyright.communicate()
-    errors = [line for line in mypy_out.splitlines() if ": error:" in line]
-    if mypy.returncode and not errors:
-        raise RuntimeError(f"mypy failed: {mypy_err or mypy_out}")
-    try:
-        report = json.loads(pyright_out)
-    except json.JSONDecodeError:
-        raise RuntimeError(f"pyright failed: {pyright_err or pyright_out}") from None
-    return errors + [
-        f"{d['file']}:{d['range']['start']['line'] + 1}: error: {d['message'].splitlines()[0]}  [pyright {d.get('rule', '')}]"
-        for d in report["generalDiagnostics"]
-    ]
+    with ThreadPoolExecutor(2) as pool:
+        mypy = pool.submit(run_mypy, args, None, ROOT / "mypy.ini")
+        pyright = pool.submit(run_pyright, args, None, ROOT / "pyproject.toml")
+        found = mypy.result() + pyright.result()
+    return [f"{d.path}:{d.line}: error: {d.message}  [{d.checker} {d.code}]" for d in found]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -82,7 +82,7 @@ def test_type_check_reports_both_checkers(tmp_path: Path) -> None:
     )
     errors = type_check([bad])
     assert len(errors) == 2 and all("bad_driver.py:6:" in e for e in errors), errors
-    assert any("[arg-type]" in e for e in errors) and any("pyright reportArgumentType" in e for e in errors)
+    assert any("[mypy arg-type]" in e for e in errors) and any("[pyright reportArgumentType]" in e for e in errors)
 
 
 # -- the rules catch what they are for ------------------------------------------
