@@ -39,7 +39,9 @@ __all__ = [
 
 def _require_page(page: object, fn: str, kernel_ok: bool = False) -> Page:
     if isinstance(page, PinnedPage):
-        raise TypeError(f"{fn}() cannot release a pin taken by vaddr_pin_pages(): use unpin_user_page()")
+        if fn in ("put_page", "release_pages"):
+            raise TypeError(f"{fn}() cannot release a pin taken by vaddr_pin_pages(): use unpin_user_page()")
+        raise TypeError(f"{fn}() is for plain references, and a pin taken by vaddr_pin_pages() is not one")
     if kernel_ok and isinstance(page, KernelPage):
         return page._page
     if not isinstance(page, Page):
