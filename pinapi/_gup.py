@@ -4,8 +4,9 @@
 VMAs, checks their permissions, faults pages in, and grabs each folio once for
 all of its pages in the range (a plain reference for FOLL_GET, a pin through
 the current tracking strategy for FOLL_PIN). ``__gup_longterm_locked`` adds the
-FOLL_LONGTERM rules. It returns what it got plus the error that stopped it, so
-each caller states its own partial-result contract.
+FOLL_LONGTERM rules. It returns what it got, as ``FolioRuns`` (and, for
+callers that want them, a ``Page`` per base page), plus the error that stopped
+it, so each caller states its own partial-result contract.
 """
 
 from __future__ import annotations
