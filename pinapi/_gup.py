@@ -18,7 +18,7 @@ from typing import Final
 from ._errors import KernelError, err
 from ._mm import MM, PMD_SHIFT, PTRS_PER_PTE, TASK_SIZE, VM, VMA
 from ._page import (
-    PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, Page, Zone, folio_put, vmstat,
+    PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, INT_BIT_OPERATORS, Page, Zone, folio_put, vmstat,
 )  # fmt: skip
 from ._track import tracking, try_get_folios
 
@@ -38,10 +38,7 @@ class FOLL(enum.IntFlag):
     LONGTERM = 0x400
     PIN = 0x20000
 
-    # int's own bit operators, as PG has them: GUP tests its flags per folio.
-    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = (
-        int.__and__, int.__rand__, int.__or__, int.__ror__, int.__xor__, int.__rxor__, int.__invert__,  # type: ignore[assignment]
-    )  # fmt: skip
+    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = INT_BIT_OPERATORS  # type: ignore[assignment]
 
 
 FOLL_WRITE: Final = FOLL.WRITE

@@ -32,6 +32,7 @@ from ._page import (
     PMD_SIZE,
     ZERO_FOLIO,
     Folio,
+    INT_BIT_OPERATORS,
     Page,
     alloc_folio,
     folio_get,
@@ -81,10 +82,7 @@ class VM(enum.IntFlag):
     HUGEPAGE = 0x20000000
     NOHUGEPAGE = 0x40000000
 
-    # int's own bit operators, as PG and FOLL have them: every GUP call tests them.
-    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = (
-        int.__and__, int.__rand__, int.__or__, int.__ror__, int.__xor__, int.__rxor__, int.__invert__,  # type: ignore[assignment]
-    )  # fmt: skip
+    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = INT_BIT_OPERATORS  # type: ignore[assignment]
 
 
 def _prot_to_vm(prot: int) -> int:

@@ -22,6 +22,7 @@ __all__ = [
     "PMD_SIZE",
     "PUD_SIZE",
     "GUP_PIN_COUNTING_BIAS",
+    "INT_BIT_OPERATORS",
     "REFCOUNT_MAX",
     "Zone",
     "PG",
@@ -59,6 +60,14 @@ class Zone(enum.Enum):
     CMA = "CMA"
 
 
+#: int's own bit operators, for the model's IntFlags (``PG``, ``VM``, ``FOLL``)
+#: to take in their class body, so results are plain ints: enum's build a member
+#: per result, ten times slower, and GUP tests these flags per call and per page.
+INT_BIT_OPERATORS: Final = (
+    int.__and__, int.__rand__, int.__or__, int.__ror__, int.__xor__, int.__rxor__, int.__invert__,
+)  # fmt: skip
+
+
 class PG(enum.IntFlag):
     """Folio flags that matter to pinning. ``anon`` stands for the
     PAGE_MAPPING_ANON bit of ``->mapping``; ``private`` means buffers are
@@ -74,12 +83,7 @@ class PG(enum.IntFlag):
     hugetlb = 1 << 7
     dma_pinned = 1 << 8
 
-    # int's own bit operators, so results are plain ints: enum's build a
-    # member per result, ten times slower, and GUP tests a folio's flags on
-    # every page it walks.
-    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = (
-        int.__and__, int.__rand__, int.__or__, int.__ror__, int.__xor__, int.__rxor__, int.__invert__,  # type: ignore[assignment]
-    )  # fmt: skip
+    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = INT_BIT_OPERATORS  # type: ignore[assignment]
 
 
 class VmStat:
