@@ -33,13 +33,14 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from ._bvec import get_user_bvec, put_user_bvec
+from ._errors import KernelError
 from ._gup import FOLL
 from ._legacy import get_user_pages_remote, put_page
 from ._mm import (
     MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MM, PMD_SHIFT, PTRS_PER_PTE,
 )  # fmt: skip
 from ._page import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, vmstat
-from ._pin import VaddrPin, pin_ledger, unpin_user_pages, vaddr_pin_pages
+from ._pin import VaddrPin, folio_maybe_dma_pinned, pin_ledger, unpin_user_pages, vaddr_pin_pages
 
 __all__ = ["MODES", "parse_size", "add_bench_parser", "run_bench"]
 
@@ -120,6 +121,7 @@ def _floor_put(floor: Any) -> None:
     held.clear()
 
 
+_PINNING: Final = ("pin", "pin-longterm", "bvec")
 _LOOPS: Final[dict[str, tuple[_Get, _Put]]] = {
     "gup": (_gup_get, _gup_put),
     "pin": (_pin_get, _pin_put),
@@ -152,16 +154,26 @@ def map_region(size: int, thp: bool | None, hugetlb: bool) -> tuple[MM, int]:
     return mm, addr
 
 
-def count_folios(mm: MM, addr: int, size: int) -> int:
-    """Distinct folios mapping ``[addr, addr + size)``."""
-    seen: set[int] = set()
+def region_folios(mm: MM, addr: int, size: int) -> list[Folio]:
+    """The distinct folios the page tables map for ``[addr, addr + size)``
+    (the region is alone in its MM, so whole PTE tables can be read)."""
+    seen: dict[int, Folio] = {}
     for idx in range(addr >> PMD_SHIFT, ((addr + size - 1) >> PMD_SHIFT) + 1):
         entry = mm.pgd.get(idx)
         if type(entry) is Folio:
-            seen.add(id(entry))
+            seen[id(entry)] = entry
         elif entry is not None:
-            seen.update(id(page.folio) for page in entry if page is not None)
-    return len(seen)
+            seen.update((id(page.folio), page.folio) for page in entry if page is not None)
+    return list(seen.values())
+
+
+def verify_dma_pinned(mode: str, mm: MM, addr: int, size: int) -> None:
+    """gup_test's untimed check between the loops: after a pinning mode's get
+    loop every folio of the region is ``folio_maybe_dma_pinned()``."""
+    if mode in _PINNING:
+        unpinned = [f for f in region_folios(mm, addr, size) if not folio_maybe_dma_pinned(f)]
+        if unpinned:
+            raise RuntimeError(f"{mode}: {len(unpinned)} folios not dma-pinned after the get loop")
 
 
 def run_mode(mode: str, mm: MM, addr: int, size: int, nr_per_call: int, gup_flags: int,
@@ -193,6 +205,7 @@ def run_mode(mode: str, mm: MM, addr: int, size: int, nr_per_call: int, gup_flag
                 t0 = time.perf_counter_ns()
                 held = get(mm, owner, calls, gup_flags)
                 t1 = time.perf_counter_ns()
+                verify_dma_pinned(mode, mm, addr, size)
                 barrier.wait()
                 t2 = time.perf_counter_ns()
                 put(held)
@@ -224,7 +237,7 @@ def run_mode(mode: str, mm: MM, addr: int, size: int, nr_per_call: int, gup_flag
         "mode": mode,
         "bytes": size,
         "pages": pages,
-        "folios": count_folios(mm, addr, size),
+        "folios": len(region_folios(mm, addr, size)),
         "nr_pages_per_call": nr_per_call,
         "calls": len(calls),
         "threads": threads,
@@ -291,7 +304,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         args.parser.error("--hugetlb needs a size that is a multiple of 2M")
     if args.hugetlb and args.thp is not None:
         args.parser.error("--hugetlb and --thp/--no-thp exclude each other")
-    return run_bench(args)
+    try:
+        return run_bench(args)
+    except (KernelError, RuntimeError) as e:  # a failed get or check ends the run
+        print(f"pinapi bench: {e}", file=sys.stderr)
+        return 1
 
 
 def add_bench_parser(sub: Any) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+import pinapi._bench
+
 from pinapi.__main__ import main
 from pinapi._bench import MODES, add_bench_parser, parse_size
 
@@ -115,3 +117,11 @@ def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str], monkeyp
     out, err = capsys.readouterr()
     assert "pin: repeat 2 of 2" in err and "touching" in err
     assert "repeat" not in out and len([line for line in out.splitlines() if "Time:" in line]) == 2
+
+
+def test_the_untimed_check_catches_pages_that_are_not_pinned(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pinapi._bench, "_PINNING", ("gup",))  # plain references are not pins
+    assert main(["bench", "--size", "40K", "--mode", "gup"]) == 1
+    assert "gup: 10 folios not dma-pinned after the get loop" in capsys.readouterr().err
