@@ -289,3 +289,17 @@ def test_segments_match_a_page_by_page_lookup(mm: MM, owner: VaddrPin) -> None:
         assert len(bvec) == 1 + 256 + 256 + 1  # PTE-mapped THP, base pages, zero pages, THP
         assert delta(before, "nr_refcount_ops") == len(bvec) - 256  # the zero page is never grabbed
         assert b"".join(s.read() for s in bvec) == mm.read(start, end - start)
+
+
+def test_range_across_a_hugetlb_vma_and_a_base_page_vma(mm: MM, owner: VaddrPin) -> None:
+    huge = mm.mmap(PMD_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB)
+    base = mm.mmap(2 * PAGE_SIZE)
+    assert base == huge + PMD_SIZE  # adjacent VMAs
+    mm.write(huge + PMD_SIZE - 3, b"end")
+    mm.write(base, b"base")
+    before = pinapi.vmstat.snapshot()
+    with get_user_bvec(huge + PMD_SIZE - 3, 3 + PAGE_SIZE + 1, FOLL_WRITE, owner) as bvec:
+        assert [(s.offset, s.length) for s in bvec] == [(PAGE_SIZE - 3, 3), (0, PAGE_SIZE), (0, 1)]
+        assert [s.read() for s in bvec][:2] == [b"end", b"base" + bytes(PAGE_SIZE - 4)]
+        assert delta(before, "nr_refcount_ops") == 3
+        assert folio_at(mm, huge).pincount() == 1  # the one page of the hugetlb folio in range
