@@ -22,9 +22,9 @@ from typing import final, overload
 
 from ._debug import debug
 from ._errors import KernelBug, err
-from ._gup import FOLL_WRITE, FolioRuns, put_folios
+from ._gup import FolioRuns, put_folios
 from ._page import PAGE_SHIFT, PAGE_SIZE, Folio, kernel_lock
-from ._pin import PinRecord, VaddrPin, _ledger, folios_mark_dirty_lock, pin_user_range
+from ._pin import PinRecord, VaddrPin, _ledger, folios_mark_dirty_lock, pin_user_range, require_write_pin
 
 __all__ = ["BvecSegment", "PinnedBvec", "get_user_bvec", "put_user_bvec"]
 
@@ -107,9 +107,7 @@ class BvecSegment:
         of the shared zero page, or of a page still shared copy-on-write."""
         with kernel_lock:
             folio, pos = self._span(offset, len(data))
-            if not self._bvec._record.flags & FOLL_WRITE:
-                raise err(errno.EPERM, "write through a bvec pinned without FOLL_WRITE: "
-                                       "pin with FOLL_WRITE for the device to write")  # fmt: skip
+            require_write_pin(self._bvec._record.flags)
             folio.write(pos, data)
 
 

@@ -54,10 +54,11 @@ def alloc_page() -> KernelPage:
     return KernelPage._new(alloc_folio(0))
 
 
-def _data_page(page: PinnedPage | KernelPage, fn: str) -> Page:
-    """The page whose data *fn* may touch: a live pin's, or a kernel page."""
+def _data_page(page: PinnedPage | KernelPage, fn: str, write: bool) -> Page:
+    """The page whose data *fn* may touch: a live pin's (a write pin's, to
+    write), or a kernel page."""
     if isinstance(page, PinnedPage):
-        return page._page()
+        return page._page(write)
     if isinstance(page, KernelPage):
         if page.folio.refcount() <= 0:
             raise err(errno.EINVAL, f"{fn}() on a KernelPage after put_page() freed it")
@@ -72,11 +73,11 @@ def _data_page(page: PinnedPage | KernelPage, fn: str) -> Page:
 def memcpy_to_page(page: PinnedPage | KernelPage, offset: int, data: bytes) -> None:
     """Copy *data* into the page at *offset*: only through a pin or a kernel page."""
     with kernel_lock:
-        _data_page(page, "memcpy_to_page")._write(offset, data)
+        _data_page(page, "memcpy_to_page", True)._write(offset, data)
 
 
 def memcpy_from_page(page: PinnedPage | KernelPage, offset: int, length: int) -> bytes:
     """Copy *length* bytes out of the page at *offset*: only through a pin or a
     kernel page."""
     with kernel_lock:
-        return _data_page(page, "memcpy_from_page")._read(offset, length)
+        return _data_page(page, "memcpy_from_page", False)._read(offset, length)

@@ -146,6 +146,14 @@ def pin_ledger() -> list[PinRecord]:
         return sorted(_ledger.records.values(), key=lambda r: r.seq)
 
 
+def require_write_pin(flags: int) -> None:
+    """Writing a pinned page's data needs a pin taken with FOLL_WRITE: a read
+    pin may hold the shared zero page or a page still shared copy-on-write."""
+    if not flags & FOLL.WRITE:
+        raise err(errno.EPERM, "write through a pin taken without FOLL_WRITE: "
+                               "pin with FOLL_WRITE for the device to write")  # fmt: skip
+
+
 @final
 class PinnedPage:
     """One pinned base page. Release with ``unpin_user_page(s)``; never a ``Page``."""
@@ -175,9 +183,12 @@ class PinnedPage:
         state = "pinned" if self._batch._live[self._i] else "released"
         return f"<PinnedPage {self._batch._pages[self._i]!r} {state}>"
 
-    def _page(self) -> Page:
+    def _page(self, write: bool = False) -> Page:
+        """The pinned page; EINVAL once unpinned, EPERM to write a read pin."""
         if not self._batch._live[self._i]:
             raise err(errno.EINVAL, "use of a PinnedPage after it was unpinned")
+        if write:
+            require_write_pin(self._batch._record.flags)
         return self._batch._pages[self._i]
 
     @property
@@ -190,9 +201,10 @@ class PinnedPage:
             return self._page()._read(offset, length)
 
     def write(self, offset: int, data: bytes) -> None:
-        """The device (or CPU) writes the pinned page's data."""
+        """The device (or CPU) writes the pinned page's data; only through a
+        pin taken with FOLL_WRITE."""
         with kernel_lock:
-            self._page()._write(offset, data)
+            self._page(write=True)._write(offset, data)
 
 
 @final

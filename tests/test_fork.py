@@ -93,8 +93,13 @@ def test_pin_after_fork_breaks_cow_first(mm: MM, owner: VaddrPin, flags: int) ->
     mine = folio_at(mm, a)
     assert mine is not shared and mine.test(PG.anon_exclusive)
     assert folio_at(child, a) is shared and shared.refcount() == 1
-    pins[0].write(0, b"device")
-    assert child.read(a, 6) == b"shared" and mm.read(a, 6) == b"device"
+    if flags & FOLL_WRITE:
+        pins[0].write(0, b"device")  # the device writes: only the parent sees it
+        assert child.read(a, 6) == b"shared" and mm.read(a, 6) == b"device"
+    else:
+        mm.write(a, b"parent")  # the device reads the parent's stores ...
+        child.write(a, b"child!")  # ... and never the child's
+        assert pins[0].read(0, 6) == b"parent" and child.read(a, 6) == b"child!"
     unpin_user_pages(pins)
     child.exit()
 

@@ -201,3 +201,19 @@ def test_pins_from_threads_keep_counts_exact(mm: MM) -> None:
     assert acquired == after["nr_foll_pin_released"] - before["nr_foll_pin_released"] > 8 * 200
     assert all(p.folio.refcount() == 2 for p in shared)
     pinapi.release_pages(shared)
+
+
+def test_a_read_pin_is_read_only_for_the_device(mm: MM, owner: VaddrPin) -> None:
+    """A read pin of untouched memory holds the shared zero page: writing it
+    would show in every zero-filled page of every process."""
+    a = mm.mmap(2 * PAGE_SIZE)
+    with vaddr_pin_pages(a, 1, 0, owner) as pins:
+        before = state(mm)
+        with pytest.raises(KernelError, match="without FOLL_WRITE") as e:
+            pins[0].write(0, b"oops")
+        assert e.value.errno == errno.EPERM
+        with pytest.raises(KernelError, match="without FOLL_WRITE"):
+            pinapi.memcpy_to_page(pins[0], 0, b"oops")
+        assert pinapi.memcpy_from_page(pins[0], 0, 4) == bytes(4)
+        assert state(mm) == before
+    assert mm.read(a + PAGE_SIZE, 4) == bytes(4)
