@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 import pinapi
 from pinapi import (
     FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, MADV_HUGEPAGE, MAP_SHARED, MM, PAGE_SIZE,
-    PMD_SIZE, ZERO_FOLIO, Folio, KernelError, Page, PinnedPage, PinnedPages, VaddrPin,
+    PMD_SIZE, ZERO_FOLIO, Folio, KernelError, Page, PinnedBvec, PinnedPage, PinnedPages, VaddrPin,
 )  # fmt: skip
 from pinapi._fs import AddressSpace
 from pinapi._page import REFCOUNT_MAX
@@ -29,6 +29,7 @@ class PinMachine(RuleBasedStateMachine):
         self.regions: list[tuple[int, int]] = []
         self.gets: list[list[Page]] = []
         self.pins: list[PinnedPages] = []
+        self.bvecs: list[PinnedBvec] = []
         self.folios: dict[int, Folio] = {}
         self.base = pinapi.vmstat.snapshot()
 
@@ -120,6 +121,31 @@ class PinMachine(RuleBasedStateMachine):
             self.pins.remove(pins)
 
     @precondition(lambda self: self.regions)
+    @rule(data=st.data(), write=st.booleans(), longterm=st.booleans())
+    def bvec(self, data: st.DataObject, write: bool, longterm: bool) -> None:
+        STEPS["bvec"] += 1
+        start, n = self._range(data)
+        head = data.draw(st.integers(0, PAGE_SIZE - 1))
+        length = max(1, n * PAGE_SIZE - head - data.draw(st.integers(0, PAGE_SIZE - 1)))
+        flags = (FOLL_WRITE if write else 0) | (FOLL_LONGTERM if longterm else 0)
+        before = pinapi.vmstat.snapshot()
+        try:
+            bvec = pinapi.get_user_bvec(start + head, length, flags, self.owner)
+        except KernelError:
+            after = pinapi.vmstat.snapshot()
+            assert after["nr_foll_pin_acquired"] == before["nr_foll_pin_acquired"]
+            return
+        assert sum(seg.length for seg in bvec) == length
+        self._see([Page(f, 0) for f in bvec._runs.folios])
+        self.bvecs.append(bvec)
+
+    @precondition(lambda self: self.bvecs)
+    @rule(data=st.data(), dirty=st.booleans())
+    def put_bvec(self, data: st.DataObject, dirty: bool) -> None:
+        STEPS["put_bvec"] += 1
+        pinapi.put_user_bvec(self.bvecs.pop(data.draw(st.integers(0, len(self.bvecs) - 1))), dirty)
+
+    @precondition(lambda self: self.regions)
     @rule(data=st.data())
     def munmap(self, data: st.DataObject) -> None:
         STEPS["munmap"] += 1
@@ -132,7 +158,13 @@ class PinMachine(RuleBasedStateMachine):
             pass
 
     def _live_pins(self) -> list[Page]:
-        return [pps._pages[p._i] for pps in self.pins for p in pps if p.pinned]
+        """One entry per pinned base page, bvecs' included."""
+        pages = [pps._pages[p._i] for pps in self.pins for p in pps if p.pinned]
+        for bvec in self.bvecs:
+            runs = bvec._runs
+            pages += [Page(f, i) for f, first, nr in zip(runs.folios, runs.first, runs.nr)
+                      for i in range(first, first + nr)]  # fmt: skip
+        return pages
 
     @invariant()
     def counts_are_exactly_who_holds_what(self) -> None:
@@ -174,6 +206,8 @@ class PinMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         for pins in self.pins:
             pinapi.unpin_user_pages([p for p in pins if p.pinned])
+        for bvec in self.bvecs:
+            pinapi.put_user_bvec(bvec, False)
         for pages in self.gets:
             pinapi.release_pages(pages)
         self.mm.exit()
