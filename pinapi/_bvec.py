@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import final, overload
 
+from ._handle import NoPublicConstructor
 from ._debug import debug
 from ._errors import KernelBug, err
 from ._gup import FolioRuns, put_folios
@@ -30,7 +31,7 @@ __all__ = ["BvecSegment", "PinnedBvec", "get_user_bvec", "put_user_bvec"]
 
 
 @final
-class BvecSegment:
+class BvecSegment(metaclass=NoPublicConstructor):
     """One ``struct bio_vec`` of a ``PinnedBvec``: ``length`` bytes from byte
     ``offset`` of the page at ``pfn``, physically contiguous within one folio.
     Never a ``Page``: it is released only with its bvec."""
@@ -40,15 +41,11 @@ class BvecSegment:
     _bvec: PinnedBvec
     _i: int
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise TypeError("BvecSegment has no public constructor: segments come from get_user_bvec()")
+    _factory = "segments come from get_user_bvec()"
 
-    @classmethod
-    def _new(cls, bvec: PinnedBvec, i: int) -> BvecSegment:
-        self = object.__new__(cls)
+    def __init__(self, bvec: PinnedBvec, i: int) -> None:
         self._bvec = bvec
         self._i = i
-        return self
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, BvecSegment) and other._bvec is self._bvec and other._i == self._i
@@ -112,7 +109,7 @@ class BvecSegment:
 
 
 @final
-class PinnedBvec(Sequence[BvecSegment]):
+class PinnedBvec(Sequence[BvecSegment], metaclass=NoPublicConstructor):
     """What one ``get_user_bvec()`` call pinned: its segments in address
     order. Released with ``put_user_bvec()``, all at once; as a context
     manager it releases on exit (without dirtying) if still pinned."""
@@ -125,18 +122,14 @@ class PinnedBvec(Sequence[BvecSegment]):
     _record: PinRecord
     _pinned: bool
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise TypeError("PinnedBvec has no public constructor: bvecs come from get_user_bvec()")
+    _factory = "bvecs come from get_user_bvec()"
 
-    @classmethod
-    def _new(cls, runs: FolioRuns, offset: int, length: int, record: PinRecord) -> PinnedBvec:
-        self = object.__new__(cls)
+    def __init__(self, runs: FolioRuns, offset: int, length: int, record: PinRecord) -> None:
         self._runs = runs
         self._offset = offset
         self._length = length
         self._record = record
         self._pinned = True
-        return self
 
     def _segment(self, i: int) -> tuple[Folio, int, int]:
         """Segment *i*: its folio, its first byte in the folio, its length."""
@@ -159,15 +152,15 @@ class PinnedBvec(Sequence[BvecSegment]):
     def __getitem__(self, i: slice) -> list[BvecSegment]: ...
     def __getitem__(self, i: int | slice) -> BvecSegment | list[BvecSegment]:
         if isinstance(i, slice):
-            return [BvecSegment._new(self, j) for j in range(len(self._runs))[i]]
+            return [BvecSegment._create(self, j) for j in range(len(self._runs))[i]]
         if i < 0:
             i += len(self._runs)
         if not 0 <= i < len(self._runs):
             raise IndexError("PinnedBvec index out of range")
-        return BvecSegment._new(self, i)
+        return BvecSegment._create(self, i)
 
     def __iter__(self) -> Iterator[BvecSegment]:
-        return (BvecSegment._new(self, i) for i in range(len(self._runs)))
+        return (BvecSegment._create(self, i) for i in range(len(self._runs)))
 
     def __repr__(self) -> str:
         state = "pinned" if self._pinned else "released"
@@ -214,7 +207,7 @@ def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -
     nr_pages = (offset + length + PAGE_SIZE - 1) >> PAGE_SHIFT
     with kernel_lock:
         record = pin_user_range(vaddr_pin, addr - offset, nr_pages, gup_flags, None)
-        return PinnedBvec._new(record.runs, offset, length, record)
+        return PinnedBvec._create(record.runs, offset, length, record)
 
 
 def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:

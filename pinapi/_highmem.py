@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 from typing import final
 
+from ._handle import NoPublicConstructor
 from ._errors import err
 from ._page import Folio, Page, alloc_folio, kernel_lock
 from ._pin import PinnedPage
@@ -20,7 +21,7 @@ __all__ = ["KernelPage", "alloc_page", "memcpy_to_page", "memcpy_from_page"]
 
 
 @final
-class KernelPage:
+class KernelPage(metaclass=NoPublicConstructor):
     """A page from ``alloc_page()``: kernel memory, not a user page. Its data is
     the caller's to touch; ``put_page()`` releases it."""
 
@@ -28,14 +29,10 @@ class KernelPage:
 
     _page: Page
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise TypeError("KernelPage has no public constructor: kernel pages come from alloc_page()")
+    _factory = "kernel pages come from alloc_page()"
 
-    @classmethod
-    def _new(cls, folio: Folio) -> KernelPage:
-        self = object.__new__(cls)
+    def __init__(self, folio: Folio) -> None:
         self._page = Page(folio, 0)
-        return self
 
     @property
     def folio(self) -> Folio:
@@ -51,7 +48,7 @@ class KernelPage:
 
 def alloc_page() -> KernelPage:
     """``alloc_page(GFP_KERNEL)``: a zeroed kernel page with one reference."""
-    return KernelPage._new(alloc_folio(0))
+    return KernelPage._create(alloc_folio(0))
 
 
 def _data_page(page: PinnedPage | KernelPage, fn: str, write: bool) -> Page:

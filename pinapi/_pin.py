@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from types import CodeType
 from typing import Final, final, overload
 
+from ._handle import NoPublicConstructor
 from ._debug import debug
 from ._errors import err
 from ._fs import AddressSpace, File
@@ -155,7 +156,7 @@ def require_write_pin(flags: int) -> None:
 
 
 @final
-class PinnedPage:
+class PinnedPage(metaclass=NoPublicConstructor):
     """One pinned base page. Release with ``unpin_user_page(s)``; never a ``Page``."""
 
     __slots__ = ("_batch", "_i")
@@ -163,15 +164,11 @@ class PinnedPage:
     _batch: PinnedPages
     _i: int
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise TypeError("PinnedPage has no public constructor: pins come from vaddr_pin_pages()")
+    _factory = "pins come from vaddr_pin_pages()"
 
-    @classmethod
-    def _new(cls, batch: PinnedPages, i: int) -> PinnedPage:
-        self = object.__new__(cls)
+    def __init__(self, batch: PinnedPages, i: int) -> None:
         self._batch = batch
         self._i = i
-        return self
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PinnedPage) and other._batch is self._batch and other._i == self._i
@@ -208,7 +205,7 @@ class PinnedPage:
 
 
 @final
-class PinnedPages(Sequence[PinnedPage]):
+class PinnedPages(Sequence[PinnedPage], metaclass=NoPublicConstructor):
     """The pages pinned by one ``vaddr_pin_pages()`` call, in address order.
     As a context manager it unpins whatever is still pinned on exit."""
 
@@ -219,17 +216,13 @@ class PinnedPages(Sequence[PinnedPage]):
     _nr_live: int
     _record: PinRecord
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise TypeError("PinnedPages has no public constructor: pins come from vaddr_pin_pages()")
+    _factory = "pins come from vaddr_pin_pages()"
 
-    @classmethod
-    def _new(cls, pages: list[Page], record: PinRecord) -> PinnedPages:
-        self = object.__new__(cls)
+    def __init__(self, pages: list[Page], record: PinRecord) -> None:
         self._pages = pages
         self._live = bytearray(b"\x01") * len(pages)
         self._nr_live = len(pages)
         self._record = record
-        return self
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -240,15 +233,15 @@ class PinnedPages(Sequence[PinnedPage]):
     def __getitem__(self, i: slice) -> list[PinnedPage]: ...
     def __getitem__(self, i: int | slice) -> PinnedPage | list[PinnedPage]:
         if isinstance(i, slice):
-            return [PinnedPage._new(self, j) for j in range(len(self._pages))[i]]
+            return [PinnedPage._create(self, j) for j in range(len(self._pages))[i]]
         if i < 0:
             i += len(self._pages)
         if not 0 <= i < len(self._pages):
             raise IndexError("PinnedPages index out of range")
-        return PinnedPage._new(self, i)
+        return PinnedPage._create(self, i)
 
     def __iter__(self) -> Iterator[PinnedPage]:
-        return (PinnedPage._new(self, i) for i in range(len(self._pages)))
+        return (PinnedPage._create(self, i) for i in range(len(self._pages)))
 
     def __repr__(self) -> str:
         return f"<PinnedPages {len(self._pages)} pages, {self._nr_live} pinned, {self._record!r}>"
@@ -303,7 +296,7 @@ def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPi
     The MM walked is ``vaddr_pin.mm``, else the current one."""
     with kernel_lock:
         pages: list[Page] = []
-        return PinnedPages._new(pages, pin_user_range(vaddr_pin, addr, nr_pages, gup_flags, pages))
+        return PinnedPages._create(pages, pin_user_range(vaddr_pin, addr, nr_pages, gup_flags, pages))
 
 
 def folio_mark_dirty(folio: Folio) -> None:

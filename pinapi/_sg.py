@@ -14,6 +14,7 @@ import errno
 from collections.abc import Iterator, Sequence
 from typing import Final, Generic, TypeVar, final
 
+from ._handle import NoPublicConstructor
 from ._errors import err
 from ._highmem import KernelPage
 from ._page import PAGE_SIZE, Page, kernel_lock
@@ -30,7 +31,7 @@ _KINDS: Final = P.__constraints__
 
 
 @final
-class ScatterList(Generic[P]):
+class ScatterList(Generic[P], metaclass=NoPublicConstructor):
     """One ``struct scatterlist`` entry: a page of its table's kind, an offset
     and a length in bytes."""
 
@@ -41,24 +42,20 @@ class ScatterList(Generic[P]):
     length: int
     _table: SgTable[P]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise TypeError("ScatterList has no public constructor: entries come from sg_alloc_table()")
+    _factory = "entries come from sg_alloc_table()"
 
-    @classmethod
-    def _new(cls, table: SgTable[P]) -> ScatterList[P]:
-        self = object.__new__(cls)
+    def __init__(self, table: SgTable[P]) -> None:
         self._page = None
         self.offset = 0
         self.length = 0
         self._table = table
-        return self
 
     def __repr__(self) -> str:
         return f"<ScatterList {self._page!r} +{self.offset} len {self.length}>"
 
 
 @final
-class SgTable(Generic[P]):
+class SgTable(Generic[P], metaclass=NoPublicConstructor):
     """``struct sg_table``: *nents* entries, all holding one kind of page."""
 
     __slots__ = ("_sgl", "_kind", "_freed")
@@ -67,16 +64,12 @@ class SgTable(Generic[P]):
     _kind: type[P] | None
     _freed: bool
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        raise TypeError("SgTable has no public constructor: tables come from sg_alloc_table()")
+    _factory = "tables come from sg_alloc_table()"
 
-    @classmethod
-    def _new(cls, nents: int) -> SgTable[P]:
-        self = object.__new__(cls)
-        self._sgl = [ScatterList._new(self) for _ in range(nents)]
+    def __init__(self, nents: int) -> None:
+        self._sgl = [ScatterList[P]._create(self) for _ in range(nents)]
         self._kind = None
         self._freed = False
-        return self
 
     @property
     def nents(self) -> int:
@@ -114,7 +107,7 @@ def sg_alloc_table(nents: int) -> SgTable[P]:
     """An empty table of *nents* entries; the first ``sg_set_page()`` fixes its kind."""
     if nents <= 0:
         raise err(errno.EINVAL, f"nents must be positive, got {nents}")
-    return SgTable._new(nents)
+    return SgTable[P]._create(nents)
 
 
 def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgTable[P]:
@@ -124,7 +117,7 @@ def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgT
     if not 0 <= offset < PAGE_SIZE or size <= 0 or not (n - 1) * PAGE_SIZE < end <= n * PAGE_SIZE:
         raise err(errno.EINVAL, f"{size} bytes from offset {offset} do not span {n} pages")
     with kernel_lock:
-        table: SgTable[P] = SgTable._new(n)
+        table = SgTable[P]._create(n)
         for i, (sg, page) in enumerate(zip(table._sgl, pages)):
             start = offset if i == 0 else 0
             _set(sg, page, min(PAGE_SIZE, end - i * PAGE_SIZE) - start, start)

@@ -7,6 +7,7 @@ Three kinds of page never mix: ``Page`` (a plain reference, released with
 unpin calls and ``put_user_bvec()``) and ``KernelPage`` (kernel memory).
 """
 
+from abc import ABCMeta
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Final, Generic, Literal, TypeVar, final, overload, type_check_only
@@ -151,7 +152,7 @@ class Page:
     def pfn(self) -> int: ...
 
 @final
-class KernelPage:
+class KernelPage(metaclass=ABCMeta):
     """A page from alloc_page(): kernel memory whose data the caller may touch."""
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
     @property
@@ -174,7 +175,7 @@ class VaddrPin:
     def __init__(self, mm: None = None, *, file: File) -> None: ...
 
 @final
-class PinnedPage:
+class PinnedPage(metaclass=ABCMeta):
     """One pinned base page; not a Page. Released only by unpin_user_page(s)."""
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
     @property
@@ -229,7 +230,7 @@ def page_maybe_dma_pinned(page: Page | PinnedPage) -> bool:
 
 # -- bio_vec pins: one segment per physically contiguous run in a folio ----------
 @final
-class BvecSegment:
+class BvecSegment(metaclass=ABCMeta):
     """One bio_vec of a PinnedBvec; not a Page: released only with its bvec."""
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
     @property
@@ -315,14 +316,14 @@ def set_page_dirty_lock(page: Page) -> None:
 _P = TypeVar("_P", Page, PinnedPage, KernelPage)
 
 @final
-class ScatterList(Generic[_P]):
+class ScatterList(Generic[_P], metaclass=ABCMeta):
     """One sg entry holding a page of its table's kind."""
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
     offset: int
     length: int
 
 @final
-class SgTable(Generic[_P]):
+class SgTable(Generic[_P], metaclass=ABCMeta):
     """``struct sg_table``: entries that all hold one kind of page."""
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
     @property
