@@ -295,11 +295,9 @@ def _check_vmas(mm: MM, start: int, end: int, flags: FOLL) -> tuple[int, KernelE
             if vma is None:
                 raise err(errno.EFAULT, f"no VMA maps {addr:#x}")
             check_vma_flags(vma, flags)
-            if vma.vm_file is not None and not vma.huge_order:
-                eof = vma.vm_start + ((vma.vm_file.inode.size + PAGE_SIZE - 1) // PAGE_SIZE - vma.vm_pgoff) * PAGE_SIZE
-                if eof < min(end, vma.vm_end):
-                    addr = max(addr, eof)
-                    raise err(errno.EFAULT, f"SIGBUS: {addr:#x} is beyond the end of the file")
+            if vma.file_end() < min(end, vma.vm_end):
+                addr = max(addr, vma.file_end())
+                raise err(errno.EFAULT, f"SIGBUS: {addr:#x} is beyond the end of the file")
         except KernelError as e:
             return addr, e
         addr = vma.vm_end
