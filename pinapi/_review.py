@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import platform
 import re
 import time
@@ -289,6 +290,51 @@ def _bench_time_section() -> str:
     return "\n".join(rows)
 
 
+PLOT: Final = Path(__file__).resolve().parent.parent / "docs" / "bench-scaling.svg"
+_PLOT_SIZES: Final = (32, 64, 128, 256, 512)  # MiB
+_COLOURS: Final = {"gup": "#c0392b", "pin": "#2471a3", "pin-longterm": "#76d7c4", "bvec": "#229954",
+                   "floor": "#7f8c8d"}  # fmt: skip
+
+
+def _svg_plot(series: dict[str, list[float]], title: str) -> str:
+    """A log-log line chart: region size (MiB) against get+put time (us)."""
+    w, h, left, bottom = 640, 400, 70, 50
+    xs = [math.log10(x) for x in _PLOT_SIZES]
+    ys = [math.log10(max(v, 1.0)) for vals in series.values() for v in vals]
+    y0, y1 = math.floor(min(ys)), math.ceil(max(ys))
+
+    def px(x: float) -> float:
+        return left + (x - xs[0]) / (xs[-1] - xs[0]) * (w - left - 50)
+
+    def py(y: float) -> float:
+        return h - bottom - (y - y0) / (y1 - y0) * (h - bottom - 40)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>']  # fmt: skip
+    for d in range(y0, y1 + 1):
+        out.append(f'<line x1="{left}" x2="{w - 50}" y1="{py(d):.1f}" y2="{py(d):.1f}" stroke="#ddd"/>'
+                   f'<text x="{left - 6}" y="{py(d) + 4:.1f}" text-anchor="end">1e{d} us</text>')  # fmt: skip
+    for size, x in zip(_PLOT_SIZES, xs):
+        out.append(f'<text x="{px(x):.1f}" y="{h - bottom + 18}" text-anchor="middle">{size} MiB</text>')
+    for i, (mode, vals) in enumerate(series.items()):
+        points = " ".join(f"{px(x):.1f},{py(math.log10(max(v, 1.0))):.1f}" for x, v in zip(xs, vals))
+        out.append(f'<polyline points="{points}" fill="none" stroke="{_COLOURS[mode]}" stroke-width="2"/>'
+                   f'<text x="{left + 10}" y="{45 + 16 * i}" fill="{_COLOURS[mode]}">{mode}</text>')  # fmt: skip
+    return "\n".join(out + ["</svg>", ""])
+
+
+def _plot_section() -> str:
+    """Writes docs/bench-scaling.svg; the block says which run made it."""
+    series: dict[str, list[float]] = {mode: [] for mode in BENCH_MODES}
+    for size in _PLOT_SIZES:
+        for r in _bench(size << 20, True, 3):
+            series[r["mode"]].append(r["get_us"] + r["put_us"])
+    PLOT.write_text(_svg_plot(series, "gup_test get+put over THP-backed memory (log-log)"))
+    return (f"![get+put time against region size, per mode](bench-scaling.svg)\n\n"
+            f"Best of 3 per point, the whole region per call; {_machine()}.")
+
+
 CASES: Final = {
     1: "Direct IO: short-lived DMA into or out of user pages",
     2: "RDMA: long-lived DMA",
@@ -325,6 +371,7 @@ SECTIONS: Final[dict[str, Callable[[], str]]] = {
 TIMED: Final[dict[str, Callable[[], str]]] = {
     "strategy-timing": _strategy_timing_section,
     "bench-time": _bench_time_section,
+    "bench-plot": _plot_section,
 }
 
 _BLOCK = re.compile(r"(<!-- generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end:(?P=name) -->)", re.S)
