@@ -11,11 +11,18 @@ Layering, bottom up (each module imports only those above it):
     _writeback  writeback and reclaim, aware of pins
     _task     current->mm
     _debug    the debug pin counter
+    _handle   NoPublicConstructor: handles only their factory makes
     _pin      vaddr_pin_pages() and its opaque handles; the pin ledger
     _bvec     get_user_bvec(): pins as bio_vec segments, one per folio run
     _highmem  kernel-owned pages and kmap-style data access (case 5)
     _legacy   get_user_pages() and the plain-reference calls
     _sg       scatterlists generic in the page handle they carry
+
+Above the model, the tools behind ``python -m pinapi``: ``_run`` (the main
+job), ``_check`` (type-check driver code), ``_drivers`` (the call-site
+table), ``_bench`` (gup_test), and the review's evidence: ``_race`` (the
+writeback race, replayable), ``_evidence`` (release mistakes on bare struct
+pages), ``_checkers`` (the checker x misuse table), ``_review``.
 
 The typed contract drivers see is ``stubs/pinapi/__init__.pyi``.
 """
