@@ -352,8 +352,6 @@ class alloc_zone:
 
 
 def _free_folio(folio: Folio) -> None:
-    if folio._mapcount or folio._pincount:
-        raise KernelBug(f"freeing a mapped or pinned folio {folio!r}")
     folio._data = None
     folio.mapping = None
     folio.flags = 0
@@ -379,6 +377,8 @@ def folio_put(folio: Folio, refs: int = 1) -> None:
     new = folio._refcount - refs
     if new < 0:
         raise KernelBug(f"_refcount underflow on {folio!r}")
+    if new == 0 and (folio._mapcount or folio._pincount):
+        raise KernelBug(f"freeing a mapped or pinned folio {folio!r}: a reference was dropped twice")
     folio._refcount = new
     if new == 0:
         _free_folio(folio)

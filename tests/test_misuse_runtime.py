@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from pinapi import MM, PAGE_SIZE, KernelError, PinnedPagePutWarning
+from pinapi import MM, PAGE_SIZE, KernelBug, KernelError, PinnedPagePutWarning
 from conftest import state
 
 MISUSE = Path(__file__).resolve().parent.parent / "examples" / "misuse"
@@ -56,6 +56,7 @@ EXPECTED: dict[tuple[str, str], tuple[type[BaseException], str]] = {
     ("construct_handle", "construct_a_kernel_page"): (TypeError, r"no public constructor"),
     ("construct_handle", "construct_an_sg_table"): (TypeError, r"no public constructor"),
     ("construct_handle", "construct_an_sg_entry"): (TypeError, r"no public constructor"),
+    ("construct_handle", "fabricate_a_plain_page"): (KernelBug, r"freeing a mapped or pinned folio"),
     ("deprecated_legacy_api", "call_get_user_pages"): (DeprecationWarning, r"use vaddr_pin_pages\(\)"),
     ("struct_page_call_on_pin", "get_page_on_a_pin"): (TypeError, r"get_page\(\) is for plain references"),
     ("struct_page_call_on_pin", "set_page_dirty_lock_on_a_pin"): (TypeError, r"set_page_dirty_lock\(\) is for plain references"),
