@@ -1,13 +1,22 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import pinapi
 from pinapi import MM, VaddrPin
+
+
+# CI replays the same examples every run, so a landing never hangs on a seed;
+# local runs draw new ones and keep exploring.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 def state(*mms: MM) -> dict[str, Any]:
