@@ -184,7 +184,7 @@ class PinnedPage(metaclass=ABCMeta):
     def read(self, offset: int = 0, length: int = 4096) -> bytes:
         """The device (or CPU) reads the pinned page's data."""
     def write(self, offset: int, data: bytes) -> None:
-        """The device (or CPU) writes the pinned page's data."""
+        """The device (or CPU) writes the page's data; a pin without FOLL_WRITE is EPERM."""
 
 @final
 class PinnedPages(Sequence[PinnedPage]):
@@ -246,7 +246,7 @@ class BvecSegment(metaclass=ABCMeta):
     def read(self, offset: int = 0, length: int | None = None) -> bytes:
         """The device (or CPU) reads the segment's data."""
     def write(self, offset: int, data: bytes) -> None:
-        """The device (or CPU) writes the segment's data."""
+        """The device (or CPU) writes the segment's data; a bvec without FOLL_WRITE is EPERM."""
 
 @final
 class PinnedBvec(Sequence[BvecSegment]):
@@ -280,7 +280,7 @@ def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:
 
 # -- kmap-style data access (pin_user_pages.rst case 5) ----------------------------
 def memcpy_to_page(page: PinnedPage | KernelPage, offset: int, data: bytes) -> None:
-    """Write page data: only through a pin or a kernel page, never a plain Page."""
+    """Write page data: only through a FOLL_WRITE pin or a kernel page, never a plain Page."""
 
 def memcpy_from_page(page: PinnedPage | KernelPage, offset: int, length: int) -> bytes:
     """Read page data: only through a pin or a kernel page, never a plain Page."""
