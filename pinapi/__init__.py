@@ -114,6 +114,7 @@ from ._sg import SgTable as SgTable
 from ._sg import for_each_sg as for_each_sg
 from ._sg import sg_alloc_table as sg_alloc_table
 from ._sg import sg_alloc_table_from_pages as sg_alloc_table_from_pages
+from ._sg import sg_alloc_table_from_bvec as sg_alloc_table_from_bvec
 from ._sg import sg_free_table as sg_free_table
 from ._sg import sg_page as sg_page
 from ._sg import sg_set_page as sg_set_page

@@ -3,9 +3,11 @@
 The 2019 objection to a distinct pin type: pages go into a scatterlist and come
 back out through ``sg_page()``, so the type is lost. Here the table is generic in
 the kind of page it holds, ``SgTable[P]`` with ``P`` one of ``Page``,
-``PinnedPage`` or ``KernelPage``: ``sg_page()`` returns what ``sg_set_page()``
-stored, and a table holds one kind only, so pins that come out of it are still
-pins and reach ``put_page()`` neither in the checkers nor at run time.
+``PinnedPage``, ``KernelPage`` or ``BvecSegment``: ``sg_page()`` returns what
+``sg_set_page()`` stored, and a table holds one kind only, so pins that come
+out of it are still pins and reach ``put_page()`` neither in the checkers nor
+at run time. A bvec segment's entry may span its whole run (a huge page is one
+entry), as a scatterlist entry over contiguous memory does.
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ import errno
 from collections.abc import Iterator, Sequence
 from typing import Final, Generic, TypeVar, final
 
-from ._handle import NoPublicConstructor
+from ._bvec import BvecSegment, PinnedBvec
 from ._errors import err
+from ._handle import NoPublicConstructor
 from ._highmem import KernelPage
 from ._page import PAGE_SIZE, Page, kernel_lock
 from ._pin import PinnedPage
 
 __all__ = [
-    "ScatterList", "SgTable", "sg_alloc_table", "sg_alloc_table_from_pages", "sg_set_page",
-    "sg_page", "for_each_sg", "sg_free_table",
+    "ScatterList", "SgTable", "sg_alloc_table", "sg_alloc_table_from_pages", "sg_alloc_table_from_bvec",
+    "sg_set_page", "sg_page", "for_each_sg", "sg_free_table",
 ]  # fmt: skip
 
 #: The kinds of page a table may hold; one kind per table.
-P = TypeVar("P", Page, PinnedPage, KernelPage)
+P = TypeVar("P", Page, PinnedPage, KernelPage, BvecSegment)
 _KINDS: Final = P.__constraints__
 
 
@@ -85,20 +88,26 @@ def _check_live(table: SgTable[P]) -> None:
         raise err(errno.EINVAL, "use of an sg_table after sg_free_table()")
 
 
+def _room(page: object) -> tuple[int, str]:
+    """Bytes an entry may cover, and of what: a page, or a segment's run."""
+    return (page.length, "its segment") if isinstance(page, BvecSegment) else (PAGE_SIZE, "a page")
+
+
 def _set(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
     """Validate, then store *page* in *sg*: the table keeps one kind of page."""
     table = sg._table
     _check_live(table)
     kind = type(page)
     if kind not in _KINDS:
-        raise TypeError(f"a scatterlist holds Page, PinnedPage or KernelPage, got {kind.__name__}")
+        raise TypeError(f"a scatterlist holds Page, PinnedPage, KernelPage or BvecSegment, got {kind.__name__}")
     if table._kind is not None and kind is not table._kind:
         raise TypeError(
             f"sg table of {table._kind.__name__} given a {kind.__name__}: a table holds one kind "
             "of page, so what sg_page() returns is released the way it was taken"
         )
-    if offset < 0 or length <= 0 or offset + length > PAGE_SIZE:
-        raise err(errno.EINVAL, f"sg entry [{offset}, {offset + length}) does not fit in a page")
+    room, what = _room(page)
+    if offset < 0 or length <= 0 or offset + length > room:
+        raise err(errno.EINVAL, f"sg entry [{offset}, {offset + length}) does not fit in {what}")
     table._kind = kind
     sg._page, sg.length, sg.offset = page, length, offset
 
@@ -121,6 +130,18 @@ def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgT
         for i, (sg, page) in enumerate(zip(table._sgl, pages)):
             start = offset if i == 0 else 0
             _set(sg, page, min(PAGE_SIZE, end - i * PAGE_SIZE) - start, start)
+        return table
+
+
+def sg_alloc_table_from_bvec(bvec: PinnedBvec) -> SgTable[BvecSegment]:
+    """A table with one entry per segment of *bvec* (``blk_rq_map_sg()``'s
+    shape): what a driver maps for DMA. The bvec is still released with
+    ``put_user_bvec()``."""
+    with kernel_lock:
+        segments = list(bvec)
+        table = SgTable[BvecSegment]._create(len(segments))
+        for sg, segment in zip(table._sgl, segments):
+            _set(sg, segment, segment.length, 0)
         return table
 
 

@@ -64,6 +64,7 @@ EXPECTED: dict[tuple[str, str], tuple[type[BaseException], str]] = {
     ("pin_stored_as_page", "pins_in_a_bare_sg_table"): (TypeError, r"put_page\(\) cannot release a pin"),
     ("put_page_on_bvec", "put_page_on_a_segment"): (TypeError, r"put_page\(\) expects a Page, got BvecSegment"),
     ("put_page_on_bvec", "release_pages_on_a_bvec"): (TypeError, r"release_pages\(\) expects a Page, got BvecSegment"),
+    ("put_page_on_bvec", "put_page_after_an_sg_round_trip"): (TypeError, r"put_page\(\) expects a Page, got BvecSegment"),
     ("put_user_bvec_on_pins", "put_user_bvec_on_a_pin_batch"): (TypeError, r"expects a PinnedBvec, got PinnedPages"),
     ("put_user_bvec_on_pins", "put_user_bvec_on_a_list_of_pins"): (TypeError, r"expects a PinnedBvec, got list"),
     ("unpin_bvec", "unpin_user_pages_on_a_bvec"): (TypeError, r"got BvecSegment"),

@@ -64,7 +64,7 @@ def test_sg_set_page_refuses_a_second_kind_and_bad_bounds(mm: MM, buf: int, owne
         sg_set_page(first, pins[0], PAGE_SIZE, 0)
         with pytest.raises(TypeError, match="sg table of PinnedPage given a KernelPage"):
             sg_set_page(second, kpage, PAGE_SIZE, 0)  # type: ignore[misc]
-        with pytest.raises(TypeError, match="holds Page, PinnedPage or KernelPage"):
+        with pytest.raises(TypeError, match="holds Page, PinnedPage, KernelPage or BvecSegment"):
             sg_set_page(second, "page", PAGE_SIZE, 0)  # type: ignore[misc]
         with pytest.raises(KernelError, match="does not fit in a page"):
             sg_set_page(second, pins[0], PAGE_SIZE, 1)
@@ -121,3 +121,27 @@ def test_unpin_user_pages_from_an_sg_table_balances(mm: MM, buf: int, owner: Vad
     unpin_user_pages(sg_page(sg) for sg in for_each_sg(sgt))
     stat = pinapi.vmstat.snapshot()
     assert stat["nr_foll_pin_acquired"] == stat["nr_foll_pin_released"]
+
+
+def test_sg_table_from_a_bvec_carries_segments(mm: MM) -> None:
+    a = mm.mmap(2 * pinapi.PMD_SIZE)
+    mm.madvise(a, pinapi.PMD_SIZE, pinapi.MADV_HUGEPAGE)
+    mm.write(a, b"t" * (2 * pinapi.PMD_SIZE))
+    bvec = pinapi.get_user_bvec(a + 100, pinapi.PMD_SIZE + 2 * PAGE_SIZE, FOLL_WRITE, VaddrPin(mm=mm))
+    sgt = pinapi.sg_alloc_table_from_bvec(bvec)
+    entries = list(for_each_sg(sgt))
+    assert [(sg.offset, sg.length) for sg in entries] == [(0, seg.length) for seg in bvec]
+    assert entries[0].length == pinapi.PMD_SIZE - 100  # the huge page is one entry
+    assert [sg_page(sg) for sg in entries] == list(bvec)
+    sg_page(entries[1]).write(0, b"dev")
+    before = state(mm)["folios"]
+    with pytest.raises(TypeError, match="got BvecSegment"):
+        put_page(sg_page(entries[0]))  # type: ignore[arg-type]
+    with vaddr_pin_pages(a, 1, 0, VaddrPin(mm=mm)) as pins, pytest.raises(TypeError, match="one kind"):
+        sg_set_page(entries[0], pins[0], PAGE_SIZE, 0)  # type: ignore[arg-type]
+    with pytest.raises(KernelError, match="does not fit in its segment"):
+        sg_set_page(entries[1], sg_page(entries[1]), entries[1].length + 1, 0)
+    assert state(mm)["folios"] == before
+    sg_free_table(sgt)
+    pinapi.put_user_bvec(bvec, make_dirty=True)
+    assert mm.read(a + pinapi.PMD_SIZE, 3) == b"dev"

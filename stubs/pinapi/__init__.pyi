@@ -313,7 +313,7 @@ def set_page_dirty_lock(page: Page) -> None:
     """Lock, dirty and unlock a plain-referenced page's folio."""
 
 # -- scatterlists carry the handle type --------------------------------------------
-_P = TypeVar("_P", Page, PinnedPage, KernelPage)
+_P = TypeVar("_P", Page, PinnedPage, KernelPage, BvecSegment)
 
 @final
 class ScatterList(Generic[_P], metaclass=ABCMeta):
@@ -334,6 +334,9 @@ def sg_alloc_table(nents: int) -> SgTable[_P]:
 
 def sg_alloc_table_from_pages(pages: Sequence[_P], offset: int, size: int) -> SgTable[_P]:
     """A table of *pages*, all of one kind, *size* bytes from *offset*."""
+
+def sg_alloc_table_from_bvec(bvec: PinnedBvec) -> SgTable[BvecSegment]:
+    """One entry per bvec segment, to map for DMA; the bvec is released with put_user_bvec()."""
 
 def sg_set_page(sg: ScatterList[_P], page: _P, length: int, offset: int) -> None:
     """Store *page* in *sg*; it must be of the table's kind."""
