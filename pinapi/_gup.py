@@ -16,6 +16,7 @@ import errno
 from typing import Final
 
 from ._errors import KernelError, err
+from ._migrate import migrate_folio
 from ._mm import MM, PMD_SHIFT, PTRS_PER_PTE, TASK_SIZE, VM, VMA
 from ._page import (
     PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, INT_BIT_OPERATORS, Page, Zone, folio_put, vmstat,
@@ -328,11 +329,10 @@ def __gup_longterm_locked(mm: MM, start: int, end: int, flags: FOLL, pages: list
     """FOLL_LONGTERM: all or nothing, and nothing left in ZONE_MOVABLE or CMA.
     Pages there are unpinned, migrated to ZONE_NORMAL, and the range pinned
     again; on any failure everything is already unpinned."""
-    from ._migrate import migrate_folio
-
+    normal = Zone.NORMAL  # an enum member lookup costs more than the test itself
     for _ in range(_MIGRATE_RETRIES):
         runs, error = __get_user_pages(mm, start, end, flags, pages)
-        movable = {id(f): f for f in runs.folios if f.zone is not Zone.NORMAL}
+        movable = {id(f): f for f in runs.folios if f.zone is not normal}
         if error is None and not movable:
             return runs, None
         put_folios(runs.folios, runs.nr, flags, unwind=error is not None)
