@@ -18,7 +18,7 @@ from typing_extensions import deprecated
 
 from ._debug import debug
 from ._errors import err
-from ._gup import FOLL, get_user_pages_locked, grab_folio, put_folio_refs
+from ._gup import FOLL, FOLL_GET, get_user_pages_locked, grab_folio, put_folio_refs
 from ._highmem import KernelPage
 from ._mm import MM, VM, VMA
 from ._page import PG, Page, kernel_lock
@@ -78,7 +78,7 @@ def follow_page(vma: VMA, address: int, foll_flags: int = 0) -> Page | None:
         page = vma.vm_mm.lookup(address & ~0xFFF)
         if page is None or (flags & FOLL.WRITE and not vma.vm_flags & VM.WRITE):
             return None
-        if not grab_folio(page.folio, 1, FOLL.GET):
+        if not grab_folio(page.folio, 1, FOLL_GET):
             raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
         return page
 
@@ -87,7 +87,7 @@ def get_page(page: Page | KernelPage) -> None:
     """Take one more plain reference on a page the caller holds."""
     page = _require_page(page, "get_page", kernel_ok=True)
     with kernel_lock:
-        if not grab_folio(page.folio, 1, FOLL.GET):
+        if not grab_folio(page.folio, 1, FOLL_GET):
             raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
 
 
@@ -98,7 +98,7 @@ def put_page(page: Page | KernelPage) -> None:
     with kernel_lock:
         if debug.enabled:
             debug.check_put(page.folio)
-        put_folio_refs(page.folio, 1, FOLL.GET)
+        put_folio_refs(page.folio, 1, FOLL_GET)
 
 
 def release_pages(pages: Iterable[Page]) -> None:
@@ -108,7 +108,7 @@ def release_pages(pages: Iterable[Page]) -> None:
         for page in checked:
             if debug.enabled:
                 debug.check_put(page.folio)
-            put_folio_refs(page.folio, 1, FOLL.GET)
+            put_folio_refs(page.folio, 1, FOLL_GET)
 
 
 def set_page_dirty(page: Page) -> None:

@@ -308,15 +308,19 @@ def folio_mark_dirty(folio: Folio) -> None:
         folio.flags |= PG.dirty
 
 
+_PG_LOCKED: Final = int(PG.locked)  # read once: an enum member lookup is slow
+_PG_DIRTY_OR_RESERVED: Final = int(PG.dirty | PG.reserved)
+
+
 def folios_mark_dirty_lock(folios: Iterable[Folio]) -> None:
     """Lock, mark dirty and unlock each folio not already dirty, as
     ``unpin_user_pages_dirty_lock()`` does before it unpins; never the zero
     page."""
     for folio in folios:
-        if not folio.flags & (PG.dirty | PG.reserved):
-            folio.flags |= PG.locked
+        if not folio.flags & _PG_DIRTY_OR_RESERVED:
+            folio.flags |= _PG_LOCKED
             folio_mark_dirty(folio)
-            folio.flags &= ~PG.locked
+            folio.flags &= ~_PG_LOCKED
 
 
 def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner: VaddrPin | None) -> None:

@@ -163,6 +163,9 @@ class ExactCounter(_PlainRefPin):
         return 8 << folio.order
 
 
+_PG_DMA_PINNED: Final = int(PG.dma_pinned)  # read once: an enum member lookup is slow
+
+
 class PageFlag(_PlainRefPin):
     """A single "dma-pinned" page bit: set on pin, cleared on unpin. One bit
     cannot count, so the second of two overlapping pins is forgotten."""
@@ -170,13 +173,13 @@ class PageFlag(_PlainRefPin):
     name = "page-flag"
 
     def _record(self, folio: Folio, refs: int) -> None:
-        folio.flags |= PG.dma_pinned
+        folio.flags |= _PG_DMA_PINNED
 
     def _unrecord(self, folio: Folio, refs: int) -> None:
-        folio.flags &= ~PG.dma_pinned
+        folio.flags &= ~_PG_DMA_PINNED
 
     def maybe_dma_pinned(self, folio: Folio) -> bool:
-        return bool(folio.flags & PG.dma_pinned)
+        return bool(folio.flags & _PG_DMA_PINNED)
 
 
 class LookupTree(_PlainRefPin):
