@@ -48,7 +48,7 @@ class BvecSegment(metaclass=NoPublicConstructor):
         self._i = i
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, BvecSegment) and other._bvec is self._bvec and other._i == self._i
+        return type(other) is BvecSegment and other._bvec is self._bvec and other._i == self._i
 
     def __hash__(self) -> int:
         return hash((id(self._bvec), self._i))
@@ -214,7 +214,7 @@ def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:
     """Release every pin of *bvec* at once, one atomic update per folio run.
     With *make_dirty*, first lock, dirty and unlock each folio not already
     dirty, as ``unpin_user_pages_dirty_lock()`` does. Exactly once."""
-    if not isinstance(bvec, PinnedBvec):
+    if type(bvec) is not PinnedBvec:
         raise TypeError(f"put_user_bvec() expects a PinnedBvec, got {type(bvec).__name__}: "
                         "pins from vaddr_pin_pages() are released with unpin_user_pages()")  # fmt: skip
     with kernel_lock:

@@ -54,9 +54,9 @@ def alloc_page() -> KernelPage:
 def _data_page(page: PinnedPage | KernelPage, fn: str, write: bool) -> Page:
     """The page whose data *fn* may touch: a live pin's (a write pin's, to
     write), or a kernel page."""
-    if isinstance(page, PinnedPage):
+    if type(page) is PinnedPage:
         return page._page(write)
-    if isinstance(page, KernelPage):
+    if type(page) is KernelPage:
         if page.folio.refcount() <= 0:
             raise err(errno.EINVAL, f"{fn}() on a KernelPage after put_page() freed it")
         return page._page

@@ -38,15 +38,16 @@ __all__ = [
 
 
 def _require_page(page: object, fn: str, kernel_ok: bool = False) -> Page:
-    if isinstance(page, PinnedPage):
+    """*page* as the ``Page`` *fn* works on; a pin or anything else is a TypeError."""
+    if type(page) is Page:
+        return page
+    if type(page) is PinnedPage:
         if fn in ("put_page", "release_pages"):
             raise TypeError(f"{fn}() cannot release a pin taken by vaddr_pin_pages(): use unpin_user_page()")
         raise TypeError(f"{fn}() is for plain references, and a pin taken by vaddr_pin_pages() is not one")
-    if kernel_ok and isinstance(page, KernelPage):
+    if kernel_ok and type(page) is KernelPage:
         return page._page
-    if not isinstance(page, Page):
-        raise TypeError(f"{fn}() expects a Page, got {type(page).__name__}")
-    return page
+    raise TypeError(f"{fn}() expects a Page, got {type(page).__name__}")
 
 
 def get_user_pages_remote(mm: MM, start: int, nr_pages: int, gup_flags: int) -> list[Page]:

@@ -171,7 +171,7 @@ class PinnedPage(metaclass=NoPublicConstructor):
         self._i = i
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, PinnedPage) and other._batch is self._batch and other._i == self._i
+        return type(other) is PinnedPage and other._batch is self._batch and other._i == self._i
 
     def __hash__(self) -> int:
         return hash((id(self._batch), self._i))
@@ -326,14 +326,14 @@ def folios_mark_dirty_lock(folios: Iterable[Folio]) -> None:
 def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner: VaddrPin | None) -> None:
     """Validate every handle, then release them all (nothing on error)."""
     with kernel_lock:
-        if isinstance(handles, PinnedPages) and handles._nr_live == len(handles._pages):
+        if type(handles) is PinnedPages and handles._nr_live == len(handles._pages):
             groups: dict[int, tuple[PinnedPages, list[int]]] = {
                 id(handles): (handles, list(range(len(handles._pages))))
             }
         else:
             groups = {}
             for h in handles:
-                if not isinstance(h, PinnedPage):
+                if type(h) is not PinnedPage:
                     raise TypeError(f"unpin expects PinnedPage handles, got {type(h).__name__}: "
                                     "plain references are dropped with put_page()")  # fmt: skip
                 if not h._batch._live[h._i]:
@@ -367,7 +367,7 @@ def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner:
 
 def unpin_user_page(page: PinnedPage) -> None:
     """Release one pin."""
-    if not isinstance(page, PinnedPage):
+    if type(page) is not PinnedPage:
         raise TypeError(f"unpin_user_page() expects a PinnedPage, got {type(page).__name__}: "
                         "plain references are dropped with put_page()")  # fmt: skip
     _unpin((page,), False, None)
@@ -398,5 +398,5 @@ def folio_maybe_dma_pinned(folio: Folio) -> bool:
 
 def page_maybe_dma_pinned(page: Page | PinnedPage) -> bool:
     """``folio_maybe_dma_pinned()`` of the page's folio."""
-    p = page._batch._pages[page._i] if isinstance(page, PinnedPage) else page
+    p = page._batch._pages[page._i] if type(page) is PinnedPage else page
     return tracking.strategy.maybe_dma_pinned(p.folio)

@@ -90,7 +90,7 @@ def _check_live(table: SgTable[P]) -> None:
 
 def _room(page: object) -> tuple[int, str]:
     """Bytes an entry may cover, and of what: a page, or a segment's run."""
-    return (page.length, "its segment") if isinstance(page, BvecSegment) else (PAGE_SIZE, "a page")
+    return (page.length, "its segment") if type(page) is BvecSegment else (PAGE_SIZE, "a page")
 
 
 def _set(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
