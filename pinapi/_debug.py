@@ -9,7 +9,7 @@ import warnings
 from typing import Callable, Final
 
 from ._errors import PinnedPagePutWarning, err
-from ._fs import AddressSpace
+from ._migrate import folio_expected_refs
 from ._page import ZERO_FOLIO, Folio, Page, kernel_lock, vmstat
 from ._track import tracking
 
@@ -41,8 +41,7 @@ class _Debug:
         pins = self.page_ext.get(folio)
         if not pins:
             return
-        structural = folio._mapcount + (1 if isinstance(folio.mapping, AddressSpace) else 0)
-        if folio._refcount - 1 < tracking.strategy.pin_refs(folio, pins) + structural:
+        if folio._refcount - 1 < tracking.strategy.pin_refs(folio, pins) + folio_expected_refs(folio):
             warnings.warn(
                 f"put_page() on a pinned page {folio!r}: that reference belongs to the pin "
                 f"taken at {self.describe_pin(folio)}; release pins with unpin_user_page()",

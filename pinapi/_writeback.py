@@ -23,7 +23,7 @@ race of LWN 774411): such a page is cleaned, unmapped and stripped, and the
 from __future__ import annotations
 
 from ._fs import FileSystem, Inode
-from ._migrate import rmap_walk
+from ._migrate import folio_expected_refs, rmap_walk
 from ._page import PG, Folio, kernel_lock
 from ._track import tracking
 
@@ -80,7 +80,7 @@ def reclaim(inode: Inode) -> int:
             for mm, addr in list(rmap_walk(folio)):
                 mm._zap_range(addr, addr + folio.size)
             folio.flags &= ~PG.private  # try_to_free_buffers(): clean buffers go
-            if folio.refcount() == 1:  # only the page cache's: __remove_mapping()
+            if folio.refcount() == folio_expected_refs(folio):  # only the cache's: __remove_mapping()
                 inode.mapping.delete_folio(folio)
                 freed += 1
         return freed
