@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ._review import add_review_parser
-from ._bench import add_bench_parser
-from ._check import add_check_parser
-from ._drivers import add_drivers_parser
-from ._run import add_run_parser
+from ._lab.drivers_table import add_drivers_parser
+from ._lab.review import add_review_parser
+from ._tools.bench import add_bench_parser
+from ._tools.check import add_check_parser
+from ._tools.run import add_run_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

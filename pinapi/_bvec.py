@@ -16,16 +16,14 @@ once.
 from __future__ import annotations
 
 import errno
-import warnings
-from collections.abc import Iterator, Sequence
-from typing import final, overload
+from typing import final
 
-from ._handle import NoPublicConstructor
-from ._debug import debug
-from ._errors import KernelBug, err
-from ._gup import FolioRuns, put_folios
-from ._page import PAGE_SHIFT, PAGE_SIZE, Folio, kernel_lock
-from ._pin import PinRecord, VaddrPin, _ledger, folios_mark_dirty_lock, pin_user_range, require_write_pin
+from ._handle import HandleSequence, NoPublicConstructor
+from ._mm.debug import debug
+from ._mm.errors import KernelBug, err
+from ._mm.gup import FolioRuns, put_folios
+from ._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, Folio, kernel_lock
+from ._pin import PinRecord, VaddrPin, ledger, folios_mark_dirty_lock, pin_user_range, require_write_pin
 
 __all__ = ["BvecSegment", "PinnedBvec", "get_user_bvec", "put_user_bvec"]
 
@@ -109,7 +107,7 @@ class BvecSegment(metaclass=NoPublicConstructor):
 
 
 @final
-class PinnedBvec(Sequence[BvecSegment], metaclass=NoPublicConstructor):
+class PinnedBvec(HandleSequence[BvecSegment], metaclass=NoPublicConstructor):
     """What one ``get_user_bvec()`` call pinned: its segments in address
     order. Released with ``put_user_bvec()``, all at once; as a context
     manager it releases on exit (without dirtying) if still pinned."""
@@ -146,21 +144,15 @@ class PinnedBvec(Sequence[BvecSegment], metaclass=NoPublicConstructor):
     def __len__(self) -> int:
         return len(self._runs)
 
-    @overload
-    def __getitem__(self, i: int) -> BvecSegment: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[BvecSegment]: ...
-    def __getitem__(self, i: int | slice) -> BvecSegment | list[BvecSegment]:
-        if isinstance(i, slice):
-            return [BvecSegment._create(self, j) for j in range(len(self._runs))[i]]
-        if i < 0:
-            i += len(self._runs)
-        if not 0 <= i < len(self._runs):
-            raise IndexError("PinnedBvec index out of range")
+    def _handle(self, i: int) -> BvecSegment:
         return BvecSegment._create(self, i)
 
-    def __iter__(self) -> Iterator[BvecSegment]:
-        return (BvecSegment._create(self, i) for i in range(len(self._runs)))
+    @property
+    def _nr_held(self) -> int:
+        return self._record.nr_pages if self._pinned else 0
+
+    def _release(self) -> None:
+        put_user_bvec(self, False)
 
     def __repr__(self) -> str:
         state = "pinned" if self._pinned else "released"
@@ -183,17 +175,6 @@ class PinnedBvec(Sequence[BvecSegment], metaclass=NoPublicConstructor):
     @property
     def owner(self) -> VaddrPin:
         return self._record.owner
-
-    def __enter__(self) -> PinnedBvec:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pinned:
-            put_user_bvec(self, False)
-
-    def __del__(self) -> None:
-        if getattr(self, "_pinned", False):
-            warnings.warn(f"{self!r} collected still pinned: the pins leak", ResourceWarning, source=self)
 
 
 def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedBvec:
@@ -227,4 +208,4 @@ def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:
             debug.account_folios(runs.folios, runs.nr, -1)
         put_folios(runs.folios, runs.nr, record.flags)
         bvec._pinned = False
-        _ledger.released(record, record.live)
+        ledger.released(record, record.live)

@@ -1,13 +1,17 @@
-"""Opaque handles: classes only their factory may instantiate."""
+"""Opaque handles: classes only their factory may instantiate, and the
+sequence protocol the pin batches share."""
 
 from __future__ import annotations
 
-from abc import ABCMeta
-from typing import Any, TypeVar
+import warnings
+from abc import ABCMeta, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar, overload
 
-__all__ = ["NoPublicConstructor"]
+__all__ = ["NoPublicConstructor", "HandleSequence"]
 
 _T = TypeVar("_T")
+_H = TypeVar("_H", covariant=True)
 
 
 class NoPublicConstructor(ABCMeta):
@@ -22,3 +26,61 @@ class NoPublicConstructor(ABCMeta):
 
     def _create(cls: type[_T], *args: Any, **kwargs: Any) -> _T:
         return super().__call__(*args, **kwargs)  # type: ignore[misc, no-any-return]
+
+
+class HandleSequence(Sequence[_H]):
+    """A batch of pins (``PinnedPages``, ``PinnedBvec``): a read-only
+    sequence of element handles made on demand, a context manager that
+    releases what is still pinned on exit, and a ResourceWarning when it is
+    collected still pinned."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def _handle(self, i: int) -> _H:
+        """A new handle for element *i* (in range)."""
+
+    @property
+    @abstractmethod
+    def _nr_held(self) -> int:
+        """How many base pages of the batch are still pinned."""
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Release every pin still live, without dirtying."""
+
+    @overload
+    def __getitem__(self, i: int) -> _H: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[_H]: ...
+    def __getitem__(self, i: int | slice) -> _H | list[_H]:
+        if isinstance(i, slice):
+            return [self._handle(j) for j in range(len(self))[i]]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"{type(self).__name__} index out of range")
+        return self._handle(i)
+
+    def __iter__(self) -> Iterator[_H]:
+        return (self._handle(i) for i in range(len(self)))
+
+    def __enter__(self: _T) -> _T:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._nr_held:
+            self._release()
+
+    def __del__(self) -> None:
+        try:
+            held = self._nr_held
+        except AttributeError:  # never initialised: its factory failed
+            return
+        if held:
+            warnings.warn(f"{self!r} collected with {held} pages still pinned: the pins leak",
+                          ResourceWarning, source=self)  # fmt: skip

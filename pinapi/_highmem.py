@@ -13,8 +13,8 @@ import errno
 from typing import final
 
 from ._handle import NoPublicConstructor
-from ._errors import err
-from ._page import Folio, Page, alloc_folio, kernel_lock
+from ._mm.errors import err
+from ._mm.page_alloc import Folio, Page, alloc_folio, kernel_lock, page_read, page_write
 from ._pin import PinnedPage
 
 __all__ = ["KernelPage", "alloc_page", "memcpy_to_page", "memcpy_from_page"]
@@ -70,11 +70,11 @@ def _data_page(page: PinnedPage | KernelPage, fn: str, write: bool) -> Page:
 def memcpy_to_page(page: PinnedPage | KernelPage, offset: int, data: bytes) -> None:
     """Copy *data* into the page at *offset*: only through a pin or a kernel page."""
     with kernel_lock:
-        _data_page(page, "memcpy_to_page", True)._write(offset, data)
+        page_write(_data_page(page, "memcpy_to_page", True), offset, data)
 
 
 def memcpy_from_page(page: PinnedPage | KernelPage, offset: int, length: int) -> bytes:
     """Copy *length* bytes out of the page at *offset*: only through a pin or a
     kernel page."""
     with kernel_lock:
-        return _data_page(page, "memcpy_from_page", False)._read(offset, length)
+        return page_read(_data_page(page, "memcpy_from_page", False), offset, length)

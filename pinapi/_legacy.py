@@ -16,14 +16,15 @@ from collections.abc import Iterable
 
 from typing_extensions import deprecated
 
-from ._debug import debug
-from ._errors import err
-from ._gup import FOLL, FOLL_GET, get_user_pages_locked, grab_folio, put_folio_refs
+from ._mm.debug import debug
+from ._mm.errors import err
+from ._mm.gup import FOLL, FOLL_GET, get_user_pages_locked, grab_folio, put_folio_refs
 from ._highmem import KernelPage
-from ._mm import MM, VM, VMA
-from ._page import PG, Page, kernel_lock
+from ._mm.mm_types import VM, VMA
+from ._mm.mmap import MM
+from ._mm.page_alloc import PG, Page, kernel_lock
 from ._pin import PinnedPage, folio_mark_dirty
-from ._task import current_mm
+from ._mm.kthread import current_mm
 
 __all__ = [
     "get_user_pages",
@@ -76,7 +77,7 @@ def follow_page(vma: VMA, address: int, foll_flags: int = 0) -> Page | None:
             raise err(errno.EINVAL, "follow_page() takes only FOLL_WRITE")
         if not vma.vm_start <= address < vma.vm_end:
             raise err(errno.EFAULT, f"{address:#x} is outside {vma!r}")
-        page = vma.vm_mm.lookup(address & ~0xFFF)
+        page = vma.vm_mm.pgtable.lookup(address & ~0xFFF)
         if page is None or (flags & FOLL.WRITE and not vma.vm_flags & VM.WRITE):
             return None
         if not grab_folio(page.folio, 1, FOLL_GET):

@@ -16,20 +16,20 @@ from __future__ import annotations
 import errno
 import itertools
 import sys
-import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from types import CodeType
-from typing import Final, final, overload
+from typing import Final, final
 
-from ._handle import NoPublicConstructor
-from ._debug import debug
-from ._errors import err
-from ._fs import AddressSpace, File
-from ._gup import FOLL, FolioRuns, get_user_pages_locked, gup_put_pages, put_folios
-from ._mm import MM
-from ._page import PG, Folio, Page, kernel_lock
-from ._task import current_mm
-from ._track import tracking
+from ._handle import HandleSequence, NoPublicConstructor
+from ._mm.debug import debug
+from ._mm.errors import err
+from ._mm.filemap import AddressSpace
+from ._mm.fs import File
+from ._mm.gup import FOLL, FolioRuns, get_user_pages_locked, gup_put_pages, put_folios
+from ._mm.mmap import MM
+from ._mm.page_alloc import PG, Folio, Page, kernel_lock, page_read, page_write
+from ._mm.kthread import current_mm
+from ._mm.pin_tracking import tracking
 
 __all__ = [
     "VaddrPin",
@@ -44,6 +44,7 @@ __all__ = [
     "page_maybe_dma_pinned",
     "folio_maybe_dma_pinned",
     "pin_ledger",
+    "ledger",
     "folio_mark_dirty",
     "folios_mark_dirty_lock",
     "pin_user_range",
@@ -137,14 +138,14 @@ class _Ledger:
         return "an unknown site"
 
 
-_ledger: Final = _Ledger()
-debug.describe_pin = _ledger.describe
+ledger: Final = _Ledger()
+debug.describe_pin = ledger.describe
 
 
 def pin_ledger() -> list[PinRecord]:
     """Every pinning call with pins still live, oldest first."""
     with kernel_lock:
-        return sorted(_ledger.records.values(), key=lambda r: r.seq)
+        return sorted(ledger.records.values(), key=lambda r: r.seq)
 
 
 def require_write_pin(flags: int) -> None:
@@ -195,17 +196,17 @@ class PinnedPage(metaclass=NoPublicConstructor):
     def read(self, offset: int = 0, length: int = 4096) -> bytes:
         """The device (or CPU) reads the pinned page's data."""
         with kernel_lock:
-            return self._page()._read(offset, length)
+            return page_read(self._page(), offset, length)
 
     def write(self, offset: int, data: bytes) -> None:
         """The device (or CPU) writes the pinned page's data; only through a
         pin taken with FOLL_WRITE."""
         with kernel_lock:
-            self._page(write=True)._write(offset, data)
+            page_write(self._page(write=True), offset, data)
 
 
 @final
-class PinnedPages(Sequence[PinnedPage], metaclass=NoPublicConstructor):
+class PinnedPages(HandleSequence[PinnedPage], metaclass=NoPublicConstructor):
     """The pages pinned by one ``vaddr_pin_pages()`` call, in address order.
     As a context manager it unpins whatever is still pinned on exit."""
 
@@ -227,21 +228,15 @@ class PinnedPages(Sequence[PinnedPage], metaclass=NoPublicConstructor):
     def __len__(self) -> int:
         return len(self._pages)
 
-    @overload
-    def __getitem__(self, i: int) -> PinnedPage: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[PinnedPage]: ...
-    def __getitem__(self, i: int | slice) -> PinnedPage | list[PinnedPage]:
-        if isinstance(i, slice):
-            return [PinnedPage._create(self, j) for j in range(len(self._pages))[i]]
-        if i < 0:
-            i += len(self._pages)
-        if not 0 <= i < len(self._pages):
-            raise IndexError("PinnedPages index out of range")
+    def _handle(self, i: int) -> PinnedPage:
         return PinnedPage._create(self, i)
 
-    def __iter__(self) -> Iterator[PinnedPage]:
-        return (PinnedPage._create(self, i) for i in range(len(self._pages)))
+    @property
+    def _nr_held(self) -> int:
+        return self._nr_live
+
+    def _release(self) -> None:
+        unpin_user_pages([p for p in self if p.pinned])
 
     def __repr__(self) -> str:
         return f"<PinnedPages {len(self._pages)} pages, {self._nr_live} pinned, {self._record!r}>"
@@ -253,21 +248,6 @@ class PinnedPages(Sequence[PinnedPage], metaclass=NoPublicConstructor):
     @property
     def owner(self) -> VaddrPin:
         return self._record.owner
-
-    def __enter__(self) -> PinnedPages:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._nr_live:
-            unpin_user_pages([p for p in self if p.pinned])
-
-    def __del__(self) -> None:
-        if getattr(self, "_nr_live", 0):
-            warnings.warn(
-                f"{self!r} collected with {self._nr_live} pages still pinned: the pins leak",
-                ResourceWarning,
-                source=self,
-            )
 
 
 def pin_user_range(vaddr_pin: VaddrPin, start: int, nr_pages: int, gup_flags: int,
@@ -287,7 +267,7 @@ def pin_user_range(vaddr_pin: VaddrPin, start: int, nr_pages: int, gup_flags: in
     if debug.enabled:
         debug.account_folios(runs.folios, runs.nr, 1)
     record = PinRecord(vaddr_pin, mm, start, [] if pages is None else pages, runs, flags, call_site())
-    _ledger.add(record)
+    ledger.add(record)
     return record
 
 
@@ -362,7 +342,7 @@ def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner:
                 for i in idx:
                     live[i] = 0
             batch._nr_live -= len(idx)
-            _ledger.released(batch._record, len(idx))
+            ledger.released(batch._record, len(idx))
 
 
 def unpin_user_page(page: PinnedPage) -> None:

@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 from typing import Final, Generic, TypeVar, final
 
 from ._bvec import BvecSegment, PinnedBvec
-from ._errors import err
+from ._mm.errors import err
 from ._handle import NoPublicConstructor
 from ._highmem import KernelPage
-from ._page import PAGE_SIZE, Page, kernel_lock
+from ._mm.page_alloc import PAGE_SIZE, Page, kernel_lock
 from ._pin import PinnedPage
 
 __all__ = [

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import settings
 
 import pinapi
+from pinapi import lowlevel
 from pinapi import MM, VaddrPin
 
 
@@ -19,33 +20,17 @@ if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 
-def state(*mms: MM) -> dict[str, Any]:
-    """Everything a failed call must leave as it found: vmstat, the ledger,
-    and the counts and flags of every folio the MMs map."""
-    folios: dict[int, tuple[int, int, int, int]] = {}
-    for mm in mms:
-        for _, page in mm.mapped_pages():
-            f = page.folio
-            folios[f.pfn] = (f.refcount(), f.pincount(), f.mapcount(), f.flags)
-    return {
-        "vmstat": pinapi.vmstat.snapshot(),
-        "ledger": [(r.seq, r.live) for r in pinapi.pin_ledger()],
-        "folios": folios,
-        "vmas": [[(v.vm_start, v.vm_end, int(v.vm_flags)) for v in mm.vmas] for mm in mms],
-    }
-
-
 @pytest.fixture(autouse=True)
 def no_leaked_pins() -> Iterator[None]:
     """Every test runs with the debug pin counter on and must end with no
     live pin: acquired == released and an empty ledger."""
-    pinapi.set_debug_pins(True)
+    lowlevel.set_debug_pins(True)
     yield
     gc.collect()
-    stat = pinapi.vmstat.snapshot()
-    assert pinapi.pin_ledger() == []
+    stat = lowlevel.vmstat.snapshot()
+    assert lowlevel.pin_ledger() == []
     assert stat["nr_foll_pin_acquired"] == stat["nr_foll_pin_released"]
-    pinapi.set_debug_pins(False)
+    lowlevel.set_debug_pins(False)
 
 
 @pytest.fixture

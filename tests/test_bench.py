@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-import pinapi._bench
+import pinapi._tools.bench
 
 from pinapi.__main__ import main
-from pinapi._bench import MODES, add_bench_parser, parse_size
+from pinapi._tools.bench import MODES, add_bench_parser, parse_size
 
 KEYS = {"mode", "bytes", "pages", "folios", "nr_pages_per_call", "get_us", "put_us", "refcount_ops", "peak_rss_kib"}
 
@@ -122,6 +122,6 @@ def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str], monkeyp
 def test_the_untimed_check_catches_pages_that_are_not_pinned(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pinapi._bench, "_PINNING", ("gup",))  # plain references are not pins
+    monkeypatch.setattr(pinapi._tools.bench, "_PINNING", ("gup",))  # plain references are not pins
     assert main(["bench", "--size", "40K", "--mode", "gup"]) == 1
     assert "gup: 10 folios not dma-pinned after the get loop" in capsys.readouterr().err

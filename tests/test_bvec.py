@@ -9,14 +9,16 @@ from collections.abc import Callable
 import pytest
 
 import pinapi
-from conftest import state
+from pinapi import lowlevel
+from helpers import state
 from pinapi import (
-    FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGE_1GB,
-    MAP_HUGE_2MB, MAP_HUGETLB, MAP_PRIVATE, MM, PAGE_SIZE, PG, PMD_SIZE, PROT_READ, PUD_SIZE,
-    TASK_SIZE, ZERO_FOLIO, BvecSegment, Folio, KernelError, PinnedBvec, PinnedPagePutWarning,
-    VaddrPin, Zone, get_user_bvec, put_user_bvec, vaddr_pin_pages,
+    FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGE_1GB, MAP_HUGE_2MB,
+    MAP_HUGETLB, MAP_PRIVATE, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, PUD_SIZE, TASK_SIZE, BvecSegment,
+    Folio, KernelError, PinnedBvec, PinnedPagePutWarning, VaddrPin, get_user_bvec, put_user_bvec,
+    vaddr_pin_pages,
 )  # fmt: skip
-from pinapi._page import REFCOUNT_MAX
+from pinapi.lowlevel import FOLL_GET, FOLL_PIN, PG, ZERO_FOLIO, Zone
+from pinapi._mm.page_alloc import REFCOUNT_MAX
 
 
 def folio_at(mm: MM, addr: int) -> Folio:
@@ -26,7 +28,7 @@ def folio_at(mm: MM, addr: int) -> Folio:
 
 
 def delta(before: dict[str, int], key: str) -> int:
-    return pinapi.vmstat.snapshot()[key] - before[key]
+    return lowlevel.vmstat.snapshot()[key] - before[key]
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def test_segments_follow_folios_across_base_and_huge_pages(mm: MM, owner: VaddrP
     start = mixed + PMD_SIZE - 3 * PAGE_SIZE + 10
     end = mixed + 3 * PMD_SIZE + 2 * PAGE_SIZE + 5
     thps = [folio_at(mm, mixed + PMD_SIZE), folio_at(mm, mixed + 2 * PMD_SIZE)]
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     bvec = get_user_bvec(start, end - start, FOLL_WRITE, owner)
     assert [(s.offset, s.length) for s in bvec] == [
         (10, PAGE_SIZE - 10), (0, PAGE_SIZE), (0, PAGE_SIZE),
@@ -64,8 +66,8 @@ def test_segments_follow_folios_across_base_and_huge_pages(mm: MM, owner: VaddrP
     assert delta(before, "nr_foll_pin_acquired") == 1030  # base pages
     assert [(f.refcount(), f.pincount()) for f in thps] == [(1 + 512, 512)] * 2
     small = folio_at(mm, start)
-    assert small.refcount() == 1 + pinapi.GUP_PIN_COUNTING_BIAS
-    mid = pinapi.vmstat.snapshot()
+    assert small.refcount() == 1 + lowlevel.GUP_PIN_COUNTING_BIAS
+    mid = lowlevel.vmstat.snapshot()
     put_user_bvec(bvec, make_dirty=False)
     assert delta(mid, "nr_refcount_ops") == 8
     assert delta(mid, "nr_foll_pin_released") == 1030
@@ -78,7 +80,7 @@ def test_pte_mapped_thp_is_one_segment(mm: MM, owner: VaddrPin) -> None:
     mm.write(a, b"t" * PMD_SIZE)
     folio = folio_at(mm, a)
     mm.munmap(a, PAGE_SIZE)  # the rest of the THP is now mapped by 511 PTEs
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     with get_user_bvec(a + PAGE_SIZE, PMD_SIZE - PAGE_SIZE, 0, owner) as bvec:
         assert len(bvec) == 1 and bvec[0].length == PMD_SIZE - PAGE_SIZE
         assert folio.pincount() == 511 and delta(before, "nr_refcount_ops") == 1
@@ -87,7 +89,7 @@ def test_pte_mapped_thp_is_one_segment(mm: MM, owner: VaddrPin) -> None:
 @pytest.mark.parametrize(("flag", "size"), [(MAP_HUGE_2MB, PMD_SIZE), (MAP_HUGE_1GB, PUD_SIZE)])
 def test_hugetlb_page_is_one_segment_and_one_update(mm: MM, owner: VaddrPin, flag: int, size: int) -> None:
     a = mm.mmap(2 * size, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | flag)
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     bvec = get_user_bvec(a + 7, 2 * size - 14, FOLL_WRITE, owner)
     assert [(s.offset, s.length) for s in bvec] == [(7, size - 7), (0, size - 7)]
     assert delta(before, "nr_refcount_ops") == 2
@@ -140,8 +142,8 @@ def test_release_exactly_once_and_no_use_after(mm: MM, owner: VaddrPin, mixed: i
 
 def test_context_manager_releases(mm: MM, owner: VaddrPin, mixed: int) -> None:
     with get_user_bvec(mixed, PAGE_SIZE, 0, owner) as bvec:
-        assert len(pinapi.pin_ledger()) == 1
-    assert not bvec.pinned and pinapi.pin_ledger() == []
+        assert len(lowlevel.pin_ledger()) == 1
+    assert not bvec.pinned and lowlevel.pin_ledger() == []
 
 
 def test_segments_are_not_pages(mm: MM, owner: VaddrPin, mixed: int) -> None:
@@ -158,7 +160,7 @@ def test_segments_are_not_pages(mm: MM, owner: VaddrPin, mixed: int) -> None:
 
 def test_ledger_names_owner_range_flags_and_site(mm: MM, owner: VaddrPin, mixed: int) -> None:
     with get_user_bvec(mixed + 5, PMD_SIZE, FOLL_WRITE, owner) as bvec:
-        (record,) = pinapi.pin_ledger()
+        (record,) = lowlevel.pin_ledger()
         assert record.owner is owner and bvec.owner is owner
         assert (record.start, record.nr_pages, record.live) == (mixed, 513, 513)
         assert record.flags == FOLL_WRITE | FOLL_PIN
@@ -179,16 +181,16 @@ def test_collecting_a_live_bvec_warns(mm: MM, owner: VaddrPin, mixed: int) -> No
     with pytest.warns(ResourceWarning, match="still pinned"):
         del bvec
         gc.collect()
-    assert pinapi.pin_ledger() == [record] and record.live == 1
+    assert lowlevel.pin_ledger() == [record] and record.live == 1
     # The leak is real. Clean up behind the test.
-    pinapi._gup.put_folios(record.runs.folios, record.runs.nr, record.flags)
-    pinapi._debug.debug.account_folios(record.runs.folios, record.runs.nr, -1)
-    pinapi._pin._ledger.released(record, record.live)
+    pinapi._mm.gup.put_folios(record.runs.folios, record.runs.nr, record.flags)
+    pinapi._mm.debug.debug.account_folios(record.runs.folios, record.runs.nr, -1)
+    pinapi._pin.ledger.released(record, record.live)
 
 
 def test_read_of_untouched_memory_pretends_on_the_zero_page(mm: MM, owner: VaddrPin) -> None:
     a = mm.mmap(3 * PAGE_SIZE)
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     with get_user_bvec(a, 3 * PAGE_SIZE, 0, owner) as bvec:
         assert len(bvec) == 3  # the zero page at three addresses: not contiguous
         assert folio_at(mm, a) is ZERO_FOLIO and ZERO_FOLIO.refcount() == 1
@@ -201,7 +203,7 @@ def test_read_of_untouched_memory_pretends_on_the_zero_page(mm: MM, owner: Vaddr
 
 def test_longterm_migrates_out_of_movable(mm: MM, owner: VaddrPin) -> None:
     a = mm.mmap(4 * PAGE_SIZE)
-    with pinapi.alloc_zone(Zone.MOVABLE):
+    with lowlevel.alloc_zone(Zone.MOVABLE):
         mm.write(a, b"movable" * 1000)
     with get_user_bvec(a, 4 * PAGE_SIZE, FOLL_WRITE | FOLL_LONGTERM, owner) as bvec:
         assert all(folio_at(mm, a + i * PAGE_SIZE).zone is Zone.NORMAL for i in range(4))
@@ -273,7 +275,7 @@ def test_segments_match_a_page_by_page_lookup(mm: MM, owner: VaddrPin) -> None:
     mm.write(a + 2 * PMD_SIZE, b"H")
     mm.munmap(a, PAGE_SIZE)  # the first THP is now mapped by 511 PTEs
     start, end = a + PAGE_SIZE + 100, a + 3 * PMD_SIZE - 50
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     with get_user_bvec(start, end - start, 0, owner) as bvec:
         expected: list[list[int]] = []  # [pfn, nr_pages] of each maximal contiguous run in a folio
         prev: Folio | None = None
@@ -297,7 +299,7 @@ def test_range_across_a_hugetlb_vma_and_a_base_page_vma(mm: MM, owner: VaddrPin)
     assert base == huge + PMD_SIZE  # adjacent VMAs
     mm.write(huge + PMD_SIZE - 3, b"end")
     mm.write(base, b"base")
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     with get_user_bvec(huge + PMD_SIZE - 3, 3 + PAGE_SIZE + 1, FOLL_WRITE, owner) as bvec:
         assert [(s.offset, s.length) for s in bvec] == [(PAGE_SIZE - 3, 3), (0, PAGE_SIZE), (0, 1)]
         assert [s.read() for s in bvec][:2] == [b"end", b"base" + bytes(PAGE_SIZE - 4)]

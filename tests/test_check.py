@@ -20,7 +20,7 @@ def check(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[st
 
 
 def test_pyright_checks_the_paths_given(tmp_path: Path) -> None:
-    from pinapi._check import contract_stubs, run_pyright
+    from pinapi._tools.check import contract_stubs, run_pyright
 
     src = (ROOT / "examples" / "misuse" / "put_page_on_pin.py").read_text()
     (tmp_path / "driver.py").write_text(MARKERS.sub("", src))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pinapi._checkers import CHECKERS_DOC, table
+from pinapi._lab.checker_table import CHECKERS_DOC, table
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

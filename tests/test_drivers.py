@@ -14,8 +14,8 @@ import pytest
 
 import pinapi
 from pinapi import MM, PAGE_SIZE, FOLL_WRITE, PinnedPagePutWarning, VaddrPin
-from pinapi._drivers import DRIVERS, TABLE, call_sites, drivers_table
-from pinapi._run import ROOT, check_scenario, find_scenarios, load_example, type_check
+from pinapi._lab.drivers_table import DRIVERS, TABLE, call_sites, drivers_table
+from pinapi._tools.run import ROOT, check_scenario, find_scenarios, load_example, type_check
 
 #: Seed 001's diffstat: the 47 files of "[PATCH 00/34] put_user_pages():
 #: miscellaneous call sites".
@@ -194,7 +194,7 @@ def test_befores_are_caught_with_a_pin_rule(tmp_path: Path) -> None:
 
 def test_a_case_with_the_wrong_api_is_refused(tmp_path: Path) -> None:
     """The table cannot claim a struct-page-only site pins, or a DMA site takes plain references."""
-    from pinapi._drivers import _site
+    from pinapi._lab.drivers_table import _site
 
     fields = 'SUBSYSTEM = "kernel/futex"\nKERNEL_FILES = ("kernel/futex.c",)\nFUNCTIONS = ("get_futex_key",)\n'
     fields += 'CONTAINER = "single page"\nRELEASE = "unpin_user_page"\nJUDGEMENT = ""\n'

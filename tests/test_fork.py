@@ -10,11 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pinapi
+from pinapi import lowlevel
 from pinapi import (
     FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED,
-    MM, PAGE_SIZE, PG, PMD_SIZE, ZERO_FOLIO, Folio, KernelError, VaddrPin, unpin_user_pages,
+    MM, PAGE_SIZE, PMD_SIZE, Folio, KernelError, VaddrPin, unpin_user_pages,
     unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
+from pinapi.lowlevel import PG, ZERO_FOLIO
 
 
 def folio_at(mm: MM, addr: int) -> Folio:
@@ -47,9 +49,9 @@ def test_pinned_anon_page_stays_with_the_pinner(mm: MM, owner: VaddrPin) -> None
     pins = vaddr_pin_pages(a, 1, FOLL_WRITE | FOLL_LONGTERM, owner)
     pinned = folio_at(mm, a)
     unpinned = folio_at(mm, a + PAGE_SIZE)
-    allocated = pinapi.vmstat.nr_folios_allocated
+    allocated = lowlevel.vmstat.nr_folios_allocated
     child = mm.fork("child")
-    assert pinapi.vmstat.nr_folios_allocated == allocated + 1  # one eager copy
+    assert lowlevel.vmstat.nr_folios_allocated == allocated + 1  # one eager copy
     copy = folio_at(child, a)
     assert copy is not pinned and copy.test(PG.anon_exclusive) and pinned.test(PG.anon_exclusive)
     assert copy.refcount() == 1 and copy.mapcount() == 1 and pinned.mapcount() == 1
@@ -74,11 +76,11 @@ def test_an_mm_that_never_pinned_copies_nothing(mm: MM) -> None:
     a = mm.mmap(PAGE_SIZE)
     mm.write(a, b"x")
     folio = folio_at(mm, a)
-    folio._refcount += pinapi.GUP_PIN_COUNTING_BIAS  # a false positive of the bias
+    folio._refcount += lowlevel.GUP_PIN_COUNTING_BIAS  # a false positive of the bias
     assert pinapi.folio_maybe_dma_pinned(folio) and not mm.has_pinned
     child = mm.fork()
     assert folio_at(child, a) is folio
-    folio._refcount -= pinapi.GUP_PIN_COUNTING_BIAS
+    folio._refcount -= lowlevel.GUP_PIN_COUNTING_BIAS
     child.exit()
 
 
@@ -134,9 +136,9 @@ def test_fork_of_a_pte_mapped_pinned_thp_copies_page_by_page(mm: MM, owner: Vadd
     mm.munmap(a + 511 * PAGE_SIZE, PAGE_SIZE)  # now mapped by 511 PTEs
     big = folio_at(mm, a)
     pins = vaddr_pin_pages(a + PAGE_SIZE, 1, FOLL_WRITE, owner)
-    allocated = pinapi.vmstat.nr_folios_allocated
+    allocated = lowlevel.vmstat.nr_folios_allocated
     child = mm.fork()
-    assert pinapi.vmstat.nr_folios_allocated == allocated + 511
+    assert lowlevel.vmstat.nr_folios_allocated == allocated + 511
     copies = [folio_at(child, a + i * PAGE_SIZE) for i in range(3)]
     assert all(c is not big and c.order == 0 for c in copies)
     assert child.read(a, 3 * PAGE_SIZE) == b"x" * 3 * PAGE_SIZE
@@ -193,7 +195,7 @@ def test_munmap_of_a_pinned_range_keeps_the_pages_until_unpinned(mm: MM, owner: 
     folios = [folio_at(mm, a + i * PAGE_SIZE) for i in range(2)]
     mm.munmap(a, 2 * PAGE_SIZE)
     assert mm.lookup(a) is None
-    assert all(f.refcount() == pinapi.GUP_PIN_COUNTING_BIAS and f.mapcount() == 0 for f in folios)
+    assert all(f.refcount() == lowlevel.GUP_PIN_COUNTING_BIAS and f.mapcount() == 0 for f in folios)
     pins[1].write(0, b"late DMA")
     assert pins[1].read(0, 8) == b"late DMA"
     unpin_user_pages(pins)
@@ -207,12 +209,12 @@ def test_exit_orphans_a_device_pin_until_released() -> None:
     pins = vaddr_pin_pages(a, 1, FOLL_WRITE, VaddrPin(mm=proc))
     folio = folio_at(proc, a)
     proc.exit()
-    (record,) = pinapi.pin_ledger()
+    (record,) = lowlevel.pin_ledger()
     assert record.orphaned and record.owner.mm is proc and "orphaned" in repr(record)
-    assert folio.refcount() == pinapi.GUP_PIN_COUNTING_BIAS and folio.mapcount() == 0
+    assert folio.refcount() == lowlevel.GUP_PIN_COUNTING_BIAS and folio.mapcount() == 0
     assert pins[0].read(0, 1) == b"z"
     unpin_user_pages(pins)
-    assert pinapi.pin_ledger() == [] and folio.refcount() == 0
+    assert lowlevel.pin_ledger() == [] and folio.refcount() == 0
 
 
 # -- random fork histories ----------------------------------------------------

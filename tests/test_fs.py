@@ -9,12 +9,15 @@ from typing import Any
 import pytest
 
 import pinapi
-from conftest import state
-from pinapi._page import HPAGE_PUD_ORDER
+from pinapi import lowlevel
+from helpers import state
+from pinapi._mm.page_alloc import HPAGE_PUD_ORDER
 from pinapi import (
-    F_LAYOUT, F_UNLCK, FOLL_LONGTERM, FOLL_WRITE, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PG,
-    PMD_SIZE, Ext4, File, FileSystem, Folio, FsDax, Hugetlbfs, Inode, KernelError, VaddrPin,
-    reclaim, unpin_user_pages, vaddr_pin_pages, writeback,
+    FOLL_LONGTERM, FOLL_WRITE, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PMD_SIZE, File, Folio,
+    KernelError, VaddrPin, unpin_user_pages, vaddr_pin_pages,
+)  # fmt: skip
+from pinapi.lowlevel import (
+    F_LAYOUT, F_UNLCK, PG, Ext4, FileSystem, FsDax, Hugetlbfs, Inode, reclaim, writeback,
 )  # fmt: skip
 
 
@@ -37,7 +40,7 @@ def file_state(f: File) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("fs", [pinapi.Shmem, Ext4, FsDax])
+@pytest.mark.parametrize("fs", [lowlevel.Shmem, Ext4, FsDax])
 def test_read_write_and_size(fs: type[FileSystem]) -> None:
     f = new_file(fs())
     f.inode.write(PAGE_SIZE - 2, b"across")
@@ -108,7 +111,7 @@ def test_truncating_a_pinned_page_cache_page_leaves_the_pin_an_orphan_page(mm: M
     pins = vaddr_pin_pages(a + PAGE_SIZE, 1, FOLL_WRITE, owner)
     folio = folio_at(mm, a + PAGE_SIZE)
     f.inode.truncate(PAGE_SIZE)
-    assert folio.mapping is None and folio.refcount() == pinapi.GUP_PIN_COUNTING_BIAS
+    assert folio.mapping is None and folio.refcount() == lowlevel.GUP_PIN_COUNTING_BIAS
     pins[0].write(0, b"lost")  # the device writes into a page no file owns
     f.inode.truncate(2 * PAGE_SIZE)
     assert f.inode.read(PAGE_SIZE, 4) == bytes(4)
@@ -246,7 +249,7 @@ def test_the_ledger_names_a_file_owner_after_close_and_munmap(mm: MM) -> None:
     f, a, pins = dax_pinned(mm)
     f.close()
     mm.munmap(a, 4 * PAGE_SIZE)
-    (record,) = pinapi.pin_ledger()
+    (record,) = lowlevel.pin_ledger()
     assert record.owner.file is f and record.owner.mm is mm
     assert (record.start, record.nr_pages, record.live) == (a + PAGE_SIZE, 2, 2)
     assert record.flags & FOLL_LONGTERM and record.flags & FOLL_WRITE
@@ -257,7 +260,7 @@ def test_the_ledger_names_a_file_owner_after_close_and_munmap(mm: MM) -> None:
     assert e.value.errno == errno.ETXTBSY
     assert f.inode.read(PAGE_SIZE, 5) == b"still"
     pinapi.vaddr_unpin_pages_dirty_lock(pins, VaddrPin(mm=mm, file=f), make_dirty=True)
-    assert pinapi.pin_ledger() == []
+    assert lowlevel.pin_ledger() == []
     f.inode.truncate(0)
 
 
@@ -265,7 +268,7 @@ def test_a_file_only_owner_pins_through_the_current_mm(mm: MM) -> None:
     f = pinapi.shmem_file(PAGE_SIZE, "shm")
     a = mm.mmap(PAGE_SIZE, flags=MAP_SHARED, file=f)
     pins = vaddr_pin_pages(a, 1, FOLL_WRITE, VaddrPin(file=f))
-    (record,) = pinapi.pin_ledger()
+    (record,) = lowlevel.pin_ledger()
     assert record.owner.file is f and record.owner.mm is None and record.mm is mm
     with pytest.raises(KernelError) as e:
         pinapi.vaddr_unpin_pages_dirty_lock(pins, VaddrPin(mm=mm), make_dirty=False)

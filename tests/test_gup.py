@@ -8,14 +8,15 @@ from collections.abc import Callable
 import pytest
 
 import pinapi
-from conftest import state
+from pinapi import lowlevel
+from helpers import state
 from pinapi import (
-    FOLL_FORCE, FOLL_GET, FOLL_LONGTERM, FOLL_PIN, FOLL_WRITE, GUP_PIN_COUNTING_BIAS,
-    MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGE_1GB, MAP_HUGETLB, MAP_PRIVATE, MM, PAGE_SIZE,
-    PMD_SIZE, PROT_READ, PUD_SIZE, TASK_SIZE, VM, ZERO_FOLIO, Folio, KernelError, VaddrPin,
-    get_user_pages_remote, put_page, unpin_user_pages, vaddr_pin_pages,
+    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGE_1GB, MAP_HUGETLB,
+    MAP_PRIVATE, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, PUD_SIZE, TASK_SIZE, Folio, KernelError,
+    VaddrPin, get_user_pages_remote, put_page, unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
-from pinapi._page import REFCOUNT_MAX
+from pinapi.lowlevel import FOLL_GET, FOLL_PIN, GUP_PIN_COUNTING_BIAS, VM, ZERO_FOLIO
+from pinapi._mm.page_alloc import REFCOUNT_MAX
 
 
 def touched(mm: MM, pages: int, thp: bool = False) -> int:
@@ -37,11 +38,11 @@ def folio_at(mm: MM, addr: int) -> Folio:
 
 def test_small_folio_pin_adds_the_bias(mm: MM, owner: VaddrPin) -> None:
     a = touched(mm, 2)
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     pins = vaddr_pin_pages(a, 2, 0, owner)
     f = folio_at(mm, a)
     assert f.refcount() == 1 + GUP_PIN_COUNTING_BIAS and f.pincount() == 0
-    after = pinapi.vmstat.snapshot()
+    after = lowlevel.vmstat.snapshot()
     assert after["nr_foll_pin_acquired"] - before["nr_foll_pin_acquired"] == 2
     assert after["nr_refcount_ops"] - before["nr_refcount_ops"] == 2
     unpin_user_pages(pins)
@@ -52,9 +53,9 @@ def test_large_folio_pin_uses_pincount_once_per_folio(mm: MM, owner: VaddrPin) -
     a = touched(mm, 1024, thp=True)
     f = folio_at(mm, a)
     assert f.order == 9
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     pins = vaddr_pin_pages(a + PAGE_SIZE, 1000, FOLL_WRITE, owner)
-    after = pinapi.vmstat.snapshot()
+    after = lowlevel.vmstat.snapshot()
     assert f.refcount() == 1 + 511 and f.pincount() == 511
     g = folio_at(mm, a + PMD_SIZE)
     assert g.refcount() == 1 + 489 and g.pincount() == 489
@@ -66,11 +67,11 @@ def test_large_folio_pin_uses_pincount_once_per_folio(mm: MM, owner: VaddrPin) -
 
 def test_unpinning_a_huge_page_page_by_page_balances(mm: MM, owner: VaddrPin) -> None:
     a = touched(mm, 512, thp=True)
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     pins = vaddr_pin_pages(a, 512, 0, owner)
     for p in pins:
         pinapi.unpin_user_page(p)
-    after = pinapi.vmstat.snapshot()
+    after = lowlevel.vmstat.snapshot()
     assert after["nr_foll_pin_released"] - before["nr_foll_pin_released"] == 512
     assert folio_at(mm, a).pincount() == 0
 
@@ -107,12 +108,12 @@ def test_large_folio_maybe_dma_pinned_is_exact(mm: MM, owner: VaddrPin) -> None:
 
 def test_read_pin_of_untouched_memory_pretends_on_the_zero_page(mm: MM, owner: VaddrPin) -> None:
     a = mm.mmap(4 * PAGE_SIZE)
-    before = (ZERO_FOLIO.refcount(), pinapi.vmstat.snapshot())
+    before = (ZERO_FOLIO.refcount(), lowlevel.vmstat.snapshot())
     with vaddr_pin_pages(a, 4, 0, owner) as pins:
         assert ZERO_FOLIO.refcount() == before[0]
-        assert pinapi.vmstat.snapshot()["nr_foll_pin_acquired"] == before[1]["nr_foll_pin_acquired"]
+        assert lowlevel.vmstat.snapshot()["nr_foll_pin_acquired"] == before[1]["nr_foll_pin_acquired"]
         assert pins[0].read(0, 4) == bytes(4)
-        assert len(pinapi.pin_ledger()) == 1
+        assert len(lowlevel.pin_ledger()) == 1
 
 
 def test_write_pin_breaks_the_zero_page(mm: MM, owner: VaddrPin) -> None:
@@ -135,11 +136,11 @@ def test_force_write_to_read_only_private_breaks_cow(mm: MM) -> None:
 
 def test_hugetlb_1g_is_one_grab(mm: MM, owner: VaddrPin) -> None:
     a = mm.mmap(PUD_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_1GB)
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     with vaddr_pin_pages(a + PMD_SIZE, 1024, FOLL_WRITE, owner):
         f = folio_at(mm, a)
         assert f.order == 18 and f.pincount() == 1024
-        assert pinapi.vmstat.snapshot()["nr_refcount_ops"] - before["nr_refcount_ops"] == 1
+        assert lowlevel.vmstat.snapshot()["nr_refcount_ops"] - before["nr_refcount_ops"] == 1
 
 
 # -- legacy partial results ----------------------------------------------------

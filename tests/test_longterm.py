@@ -8,13 +8,14 @@ import errno
 import pytest
 
 import pinapi
-from conftest import state
+from pinapi import lowlevel
+from helpers import state
 from pinapi import (
-    F_LAYOUT, FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE,
-    MAP_SHARED, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, Ext4, File, Folio, FsDax, Hugetlbfs, Inode,
-    KernelError, VaddrPin, Zone, get_user_pages_remote, migrate_folio, put_page,
-    unpin_user_pages, vaddr_pin_pages,
+    FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED,
+    MM, PAGE_SIZE, PMD_SIZE, PROT_READ, File, Folio, KernelError, VaddrPin, get_user_pages_remote,
+    put_page, unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
+from pinapi.lowlevel import F_LAYOUT, Ext4, FsDax, Hugetlbfs, Inode, Zone, migrate_folio
 
 LT = FOLL_LONGTERM | FOLL_WRITE
 
@@ -25,7 +26,7 @@ def folio_at(mm: MM, addr: int) -> Folio:
     return page.folio
 
 
-def file_on(fs: pinapi.FileSystem, size: int = 2 * PAGE_SIZE) -> File:
+def file_on(fs: lowlevel.FileSystem, size: int = 2 * PAGE_SIZE) -> File:
     return File(Inode(fs, size), fs.name)
 
 
@@ -52,7 +53,7 @@ def test_fsdax_with_a_layout_lease_is_allowed(mm: MM) -> None:
     pins = vaddr_pin_pages(a, 2, LT, VaddrPin(mm=mm, file=f))
     assert folio_at(mm, a) is f.inode.mapping.find_folio(0)  # the device page itself
     unpin_user_pages(pins)
-    f.setlease(pinapi.F_UNLCK)
+    f.setlease(lowlevel.F_UNLCK)
     with pytest.raises(KernelError) as e:
         vaddr_pin_pages(a, 2, LT, VaddrPin(mm=mm, file=f))
     assert e.value.errno == errno.EOPNOTSUPP
@@ -101,21 +102,21 @@ def test_longterm_writable_pin_allowed(mm: MM, owner: VaddrPin, kind: str) -> No
 @pytest.mark.parametrize("zone", [Zone.MOVABLE, Zone.CMA])
 def test_movable_pages_are_migrated_then_pinned(mm: MM, owner: VaddrPin, zone: Zone) -> None:
     a = mm.mmap(3 * PAGE_SIZE)
-    with pinapi.alloc_zone(zone):
+    with lowlevel.alloc_zone(zone):
         mm.write(a, b"a" * PAGE_SIZE + b"b" * PAGE_SIZE)
     mm.write(a + 2 * PAGE_SIZE, b"c")  # this one is in ZONE_NORMAL already
     old = [folio_at(mm, a + i * PAGE_SIZE) for i in range(3)]
-    migrated = pinapi.vmstat.pgmigrate_success
+    migrated = lowlevel.vmstat.pgmigrate_success
     pins = vaddr_pin_pages(a, 3, LT, owner)
     new = [folio_at(mm, a + i * PAGE_SIZE) for i in range(3)]
-    assert pinapi.vmstat.pgmigrate_success == migrated + 2
+    assert lowlevel.vmstat.pgmigrate_success == migrated + 2
     assert [f.zone for f in new] == [Zone.NORMAL] * 3
     assert new[2] is old[2] and new[0] is not old[0] and new[1] is not old[1]
     assert old[0].refcount() == 0 and old[1].refcount() == 0  # freed
     assert all(pinapi.folio_maybe_dma_pinned(f) for f in new)  # pinned again
     assert [p.read(0, 1) for p in pins] == [b"a", b"b", b"c"]  # data preserved
     assert mm.read(a, 1) == b"a" and mm.read(a + PAGE_SIZE, 1) == b"b"
-    assert new[0].mapcount() == 1 and new[0].test(pinapi.PG.anon_exclusive)
+    assert new[0].mapcount() == 1 and new[0].test(lowlevel.PG.anon_exclusive)
     unpin_user_pages(pins)
     assert [f.refcount() for f in new] == [1, 1, 1]
 
@@ -124,7 +125,7 @@ def test_migration_of_a_thp_and_a_shared_file_page(mm: MM, owner: VaddrPin) -> N
     f = pinapi.shmem_file(PAGE_SIZE)
     a = mm.mmap(PMD_SIZE)
     mm.madvise(a, PMD_SIZE, MADV_HUGEPAGE)
-    with pinapi.alloc_zone(Zone.CMA):
+    with lowlevel.alloc_zone(Zone.CMA):
         mm.write(a + PMD_SIZE - 1, b"T")
         f.inode.write(0, b"shm")
     other = MM("other")
@@ -150,15 +151,15 @@ def test_migration_of_a_thp_and_a_shared_file_page(mm: MM, owner: VaddrPin) -> N
 
 def test_migration_failure_leaves_nothing_pinned(mm: MM, owner: VaddrPin) -> None:
     a = mm.mmap(2 * PAGE_SIZE)
-    with pinapi.alloc_zone(Zone.MOVABLE):
+    with lowlevel.alloc_zone(Zone.MOVABLE):
         mm.write(a, b"x" * 2 * PAGE_SIZE)
     (held,) = get_user_pages_remote(mm, a + PAGE_SIZE, 1, 0)  # an extra reference: EBUSY
-    acquired = pinapi.vmstat.nr_foll_pin_acquired
+    acquired = lowlevel.vmstat.nr_foll_pin_acquired
     with pytest.raises(KernelError) as e:
         vaddr_pin_pages(a, 2, LT, owner)
     assert e.value.errno == errno.EBUSY
-    assert pinapi.pin_ledger() == []
-    stat = pinapi.vmstat.snapshot()
+    assert lowlevel.pin_ledger() == []
+    stat = lowlevel.vmstat.snapshot()
     assert stat["nr_foll_pin_acquired"] == stat["nr_foll_pin_released"] > acquired
     for i in range(2):
         assert not pinapi.folio_maybe_dma_pinned(folio_at(mm, a + i * PAGE_SIZE))
@@ -170,7 +171,7 @@ def test_migration_failure_leaves_nothing_pinned(mm: MM, owner: VaddrPin) -> Non
 
 def test_a_short_term_pin_blocks_migration(mm: MM, owner: VaddrPin) -> None:
     a = mm.mmap(PAGE_SIZE)
-    with pinapi.alloc_zone(Zone.CMA):
+    with lowlevel.alloc_zone(Zone.CMA):
         mm.write(a, b"x")
     short = vaddr_pin_pages(a, 1, FOLL_WRITE, owner)
     folio = folio_at(mm, a)
@@ -197,23 +198,23 @@ def test_longterm_error_in_the_range_unpins_everything(mm: MM, owner: VaddrPin) 
 
 def test_pages_faulted_in_by_the_pin_itself_are_migrated(mm: MM, owner: VaddrPin) -> None:
     a = mm.mmap(4 * PAGE_SIZE)
-    with pinapi.alloc_zone(Zone.MOVABLE):
-        migrated = pinapi.vmstat.pgmigrate_success
+    with lowlevel.alloc_zone(Zone.MOVABLE):
+        migrated = lowlevel.vmstat.pgmigrate_success
         pins = vaddr_pin_pages(a, 4, LT, owner)  # the first pass faults them into MOVABLE
         assert [folio_at(mm, a + i * PAGE_SIZE).zone for i in range(4)] == [Zone.NORMAL] * 4
-        assert pinapi.vmstat.pgmigrate_success == migrated + 4
+        assert lowlevel.vmstat.pgmigrate_success == migrated + 4
         unpin_user_pages(pins)
 
 
 def test_a_1gb_hugetlb_page_in_cma_is_migrated_whole(mm: MM, owner: VaddrPin) -> None:
-    with pinapi.alloc_zone(Zone.CMA):
+    with lowlevel.alloc_zone(Zone.CMA):
         h = mm.mmap(pinapi.PUD_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | pinapi.MAP_HUGE_1GB)
         mm.write(h + pinapi.PUD_SIZE - 1, b"g")
     old = folio_at(mm, h)
     pins = vaddr_pin_pages(h, 4, LT, owner)
     new = folio_at(mm, h)
     assert old.refcount() == 0 and new.zone is Zone.NORMAL and new.size == pinapi.PUD_SIZE
-    assert new.pincount() == 4 and new.test(pinapi.PG.hugetlb)
+    assert new.pincount() == 4 and new.test(lowlevel.PG.hugetlb)
     assert folio_at(mm, h + pinapi.PUD_SIZE - PAGE_SIZE) is new
     assert mm.read(h + pinapi.PUD_SIZE - 1, 1) == b"g"
     unpin_user_pages(pins)

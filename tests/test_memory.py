@@ -7,11 +7,12 @@ import errno
 import pytest
 
 import pinapi
+from pinapi import lowlevel
 from pinapi import (
-    MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGE_1GB, MAP_HUGE_2MB, MAP_HUGETLB,
-    MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, PUD_SIZE, PG, VM,
-    ZERO_FOLIO, KernelError, Zone,
+    MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGE_1GB, MAP_HUGE_2MB, MAP_HUGETLB, MAP_PRIVATE,
+    MAP_SHARED, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, PUD_SIZE, KernelError,
 )  # fmt: skip
+from pinapi.lowlevel import PG, VM, ZERO_FOLIO, Zone
 
 
 def test_untouched_anon_reads_zero_page(mm: MM) -> None:
@@ -52,7 +53,7 @@ def test_thp_needs_madvise_and_an_aligned_block(mm: MM) -> None:
     mm.write(huge + PMD_SIZE, b"y")
     assert mm.lookup(huge).folio.order == 9  # type: ignore[union-attr]
     assert mm.lookup(huge + PMD_SIZE).folio.order == 0  # type: ignore[union-attr]
-    assert pinapi.vmstat.thp_fault_alloc >= 1
+    assert lowlevel.vmstat.thp_fault_alloc >= 1
 
 
 @pytest.mark.parametrize(("flag", "size"), [(MAP_HUGE_2MB, PMD_SIZE), (MAP_HUGE_1GB, PUD_SIZE)])
@@ -164,7 +165,7 @@ def test_bad_mmap(mm: MM, kwargs: dict[str, int], code: int) -> None:
 
 def test_alloc_zone_places_user_pages(mm: MM) -> None:
     a = mm.mmap(PAGE_SIZE)
-    with pinapi.alloc_zone(Zone.CMA):
+    with lowlevel.alloc_zone(Zone.CMA):
         mm.write(a, b"x")
     assert mm.lookup(a).folio.zone is Zone.CMA  # type: ignore[union-attr]
 
@@ -223,6 +224,6 @@ def test_a_pinned_page_outlives_its_evicted_file(mm: MM, owner: pinapi.VaddrPin)
     mm.munmap(a, PAGE_SIZE)
     pins[0].write(0, b"late DMA")  # the device still owns the page
     folio = pins._pages[0].folio
-    assert folio.refcount() == pinapi.GUP_PIN_COUNTING_BIAS and folio.mapping is None
+    assert folio.refcount() == lowlevel.GUP_PIN_COUNTING_BIAS and folio.mapping is None
     pinapi.unpin_user_pages(pins)
     assert folio.refcount() == 0

@@ -9,12 +9,14 @@ import threading
 import pytest
 
 import pinapi
-from conftest import state
+from pinapi import lowlevel
+from helpers import state
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, PG, KernelError, PinnedPage, PinnedPagePutWarning, PinnedPages,
-    VaddrPin, get_user_pages_remote, put_page, unpin_user_page, unpin_user_pages,
-    unpin_user_pages_dirty_lock, vaddr_pin_pages, vaddr_unpin_pages_dirty_lock,
+    FOLL_WRITE, MM, PAGE_SIZE, KernelError, PinnedPage, PinnedPagePutWarning, PinnedPages, VaddrPin,
+    get_user_pages_remote, put_page, unpin_user_page, unpin_user_pages, unpin_user_pages_dirty_lock,
+    vaddr_pin_pages, vaddr_unpin_pages_dirty_lock,
 )  # fmt: skip
+from pinapi.lowlevel import PG
 
 
 @pytest.fixture
@@ -119,21 +121,21 @@ def test_dirty_lock_dirties_only_when_asked(mm: MM, buf: int, owner: VaddrPin) -
 
 def test_ledger_lists_owner_range_flags_and_site(mm: MM, buf: int, owner: VaddrPin) -> None:
     pins = vaddr_pin_pages(buf + PAGE_SIZE, 3, FOLL_WRITE, owner)
-    (rec,) = pinapi.pin_ledger()
+    (rec,) = lowlevel.pin_ledger()
     assert rec.owner is owner and rec.mm is mm
     assert (rec.start, rec.nr_pages, rec.live) == (buf + PAGE_SIZE, 3, 3)
     assert rec.flags & FOLL_WRITE
     assert rec.site.startswith(__file__) and "test_ledger_lists" in rec.site
     unpin_user_page(pins[1])
-    assert pinapi.pin_ledger()[0].live == 2
+    assert lowlevel.pin_ledger()[0].live == 2
     unpin_user_pages([pins[0], pins[2]])
-    assert pinapi.pin_ledger() == []
+    assert lowlevel.pin_ledger() == []
 
 
 def test_context_manager_unpins_the_rest(buf: int, owner: VaddrPin) -> None:
     with vaddr_pin_pages(buf, 4, 0, owner) as pins:
         unpin_user_page(pins[2])
-    assert pins.nr_pinned == 0 and pinapi.pin_ledger() == []
+    assert pins.nr_pinned == 0 and lowlevel.pin_ledger() == []
 
 
 def test_collecting_a_live_handle_warns_and_the_ledger_keeps_the_leak(buf: int, owner: VaddrPin) -> None:
@@ -142,11 +144,11 @@ def test_collecting_a_live_handle_warns_and_the_ledger_keeps_the_leak(buf: int, 
     with pytest.warns(ResourceWarning, match="2 pages still pinned"):
         del pins
         gc.collect()
-    assert pinapi.pin_ledger() == [record] and record.live == 2
+    assert lowlevel.pin_ledger() == [record] and record.live == 2
     # The leak is real: the pages keep their pins. Clean up behind the test.
-    pinapi._gup.gup_put_pages(record.pages, record.flags)
-    pinapi._debug.debug.account(record.pages, -1)
-    del pinapi._pin._ledger.records[record.seq]
+    pinapi._mm.gup.gup_put_pages(record.pages, record.flags)
+    pinapi._mm.debug.debug.account(record.pages, -1)
+    del pinapi._pin.ledger.records[record.seq]
 
 
 def test_debug_put_page_on_a_pinned_page_names_the_pin_site(mm: MM, buf: int, owner: VaddrPin) -> None:
@@ -167,16 +169,16 @@ def test_debug_put_page_on_a_pinned_page_names_the_pin_site(mm: MM, buf: int, ow
 def test_debug_counter_toggles_only_without_live_pins(buf: int, owner: VaddrPin) -> None:
     with vaddr_pin_pages(buf, 1, 0, owner):
         with pytest.raises(KernelError) as e:
-            pinapi.set_debug_pins(False)
+            lowlevel.set_debug_pins(False)
         assert e.value.errno == errno.EBUSY
-    assert pinapi.debug_pins_enabled()
+    assert lowlevel.debug_pins_enabled()
 
 
 def test_pins_from_threads_keep_counts_exact(mm: MM) -> None:
     a = mm.mmap(64 * PAGE_SIZE)
     mm.write(a, b"t" * 64 * PAGE_SIZE)
     shared = get_user_pages_remote(mm, a, 64, 0)
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     errors: list[BaseException] = []
 
     def worker(seed: int) -> None:
@@ -196,7 +198,7 @@ def test_pins_from_threads_keep_counts_exact(mm: MM) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    after = pinapi.vmstat.snapshot()
+    after = lowlevel.vmstat.snapshot()
     acquired = after["nr_foll_pin_acquired"] - before["nr_foll_pin_acquired"]
     assert acquired == after["nr_foll_pin_released"] - before["nr_foll_pin_released"] > 8 * 200
     assert all(p.folio.refcount() == 2 for p in shared)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pinapi._review import SECTIONS, TIMED, generated_blocks, regenerate
+from pinapi._lab.review import SECTIONS, TIMED, generated_blocks, regenerate
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "review.md"
 

@@ -8,13 +8,14 @@ import errno
 import pytest
 
 import pinapi
+from pinapi import lowlevel
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, KernelError, KernelPage, PinnedPage, SgTable, VaddrPin,
-    alloc_page, for_each_sg, get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page,
-    release_pages, sg_alloc_table, sg_alloc_table_from_pages, sg_free_table, sg_page, sg_set_page,
-    unpin_user_page, unpin_user_pages, vaddr_pin_pages,
+    FOLL_WRITE, MM, PAGE_SIZE, KernelError, KernelPage, PinnedPage, SgTable, VaddrPin, alloc_page,
+    for_each_sg, get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page, release_pages,
+    sg_alloc_table, sg_alloc_table_from_pages, sg_free_table, sg_page, sg_set_page, unpin_user_page,
+    unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
-from conftest import state
+from helpers import state
 
 
 @pytest.fixture
@@ -85,14 +86,14 @@ def test_sg_table_after_free_and_bad_nents() -> None:
 
 
 def test_kernel_page_data_and_release() -> None:
-    before = pinapi.vmstat.snapshot()
+    before = lowlevel.vmstat.snapshot()
     page = alloc_page()
     assert memcpy_from_page(page, 0, 4) == bytes(4)
     memcpy_to_page(page, 10, b"kernel")
     assert memcpy_from_page(page, 8, 10) == b"\0\0kernel\0\0"
     assert page.folio.refcount() == 1
     put_page(page)
-    assert pinapi.vmstat.nr_folios_freed == before["nr_folios_freed"] + 1
+    assert lowlevel.vmstat.nr_folios_freed == before["nr_folios_freed"] + 1
     with pytest.raises(KernelError, match="after put_page") as e:
         memcpy_to_page(page, 0, b"late")
     assert e.value.errno == errno.EINVAL
@@ -119,7 +120,7 @@ def test_unpin_user_pages_from_an_sg_table_balances(mm: MM, buf: int, owner: Vad
     pins = vaddr_pin_pages(buf, 4, FOLL_WRITE, owner)
     sgt = sg_alloc_table_from_pages(pins, 0, 4 * PAGE_SIZE)
     unpin_user_pages(sg_page(sg) for sg in for_each_sg(sgt))
-    stat = pinapi.vmstat.snapshot()
+    stat = lowlevel.vmstat.snapshot()
     assert stat["nr_foll_pin_acquired"] == stat["nr_foll_pin_released"]
 
 

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import pinapi
+from pinapi import lowlevel
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, GUP_PIN_COUNTING_BIAS, MADV_HUGEPAGE, MAP_SHARED, MM, PAGE_SIZE,
-    PMD_SIZE, ZERO_FOLIO, Folio, KernelError, Page, PinnedBvec, PinnedPage, PinnedPages, VaddrPin,
+    FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_SHARED, MM, PAGE_SIZE, PMD_SIZE, Folio,
+    KernelError, Page, PinnedBvec, PinnedPage, PinnedPages, VaddrPin,
 )  # fmt: skip
-from pinapi._fs import AddressSpace
-from pinapi._page import REFCOUNT_MAX
+from pinapi.lowlevel import GUP_PIN_COUNTING_BIAS, ZERO_FOLIO
+from pinapi._mm.filemap import AddressSpace
+from pinapi._mm.page_alloc import REFCOUNT_MAX
 
 STEPS = Counter[str]()
 
@@ -31,7 +33,7 @@ class PinMachine(RuleBasedStateMachine):
         self.pins: list[PinnedPages] = []
         self.bvecs: list[PinnedBvec] = []
         self.folios: dict[int, Folio] = {}
-        self.base = pinapi.vmstat.snapshot()
+        self.base = lowlevel.vmstat.snapshot()
 
     def _see(self, pages: list[Page]) -> None:
         for p in pages:
@@ -93,11 +95,11 @@ class PinMachine(RuleBasedStateMachine):
         STEPS["pin"] += 1
         start, n = self._range(data)
         flags = (FOLL_WRITE if write else 0) | (FOLL_LONGTERM if longterm else 0)
-        before = pinapi.vmstat.snapshot()
+        before = lowlevel.vmstat.snapshot()
         try:
             pins = pinapi.vaddr_pin_pages(start, n, flags, self.owner)
         except KernelError:
-            after = pinapi.vmstat.snapshot()
+            after = lowlevel.vmstat.snapshot()
             assert after["nr_foll_pin_acquired"] == before["nr_foll_pin_acquired"]
             assert after["nr_foll_pin_released"] == before["nr_foll_pin_released"]
             return
@@ -128,11 +130,11 @@ class PinMachine(RuleBasedStateMachine):
         head = data.draw(st.integers(0, PAGE_SIZE - 1))
         length = max(1, n * PAGE_SIZE - head - data.draw(st.integers(0, PAGE_SIZE - 1)))
         flags = (FOLL_WRITE if write else 0) | (FOLL_LONGTERM if longterm else 0)
-        before = pinapi.vmstat.snapshot()
+        before = lowlevel.vmstat.snapshot()
         try:
             bvec = pinapi.get_user_bvec(start + head, length, flags, self.owner)
         except KernelError:
-            after = pinapi.vmstat.snapshot()
+            after = lowlevel.vmstat.snapshot()
             assert after["nr_foll_pin_acquired"] == before["nr_foll_pin_acquired"]
             return
         assert sum(seg.length for seg in bvec) == length
@@ -172,16 +174,10 @@ class PinMachine(RuleBasedStateMachine):
         for _, page in self.mm.mapped_pages():
             self.folios[id(page.folio)] = page.folio
         entries: Counter[int] = Counter()
-        seen_huge: set[int] = set()
-        for idx, entry in self.mm.pgd.items():
-            if isinstance(entry, Folio):
-                if id(entry) not in seen_huge:
-                    seen_huge.add(id(entry))
-                    entries[id(entry)] += 1
-            else:
-                for p in entry:
-                    if p is not None and p.folio is not ZERO_FOLIO:
-                        entries[id(p.folio)] += 1
+        for _, entry in self.mm.pgtable.entries():
+            folio = entry if isinstance(entry, Folio) else entry.folio
+            if folio is not ZERO_FOLIO:
+                entries[id(folio)] += 1
         plain = Counter(id(p.folio) for pages in self.gets for p in pages if p.folio is not ZERO_FOLIO)
         pinned = Counter(id(p.folio) for p in self._live_pins() if p.folio is not ZERO_FOLIO)
         for key, f in self.folios.items():
@@ -196,12 +192,12 @@ class PinMachine(RuleBasedStateMachine):
             if pinned[key]:
                 assert f.refcount() > 0  # a pinned folio is never freed
                 assert pinapi.folio_maybe_dma_pinned(f)  # no false negatives
-        stat = pinapi.vmstat.snapshot()
+        stat = lowlevel.vmstat.snapshot()
         live = sum(1 for p in self._live_pins() if p.folio is not ZERO_FOLIO)
         acquired = stat["nr_foll_pin_acquired"] - self.base["nr_foll_pin_acquired"]
         released = stat["nr_foll_pin_released"] - self.base["nr_foll_pin_released"]
         assert acquired - released == live
-        assert sum(r.live for r in pinapi.pin_ledger()) == len(self._live_pins())
+        assert sum(r.live for r in lowlevel.pin_ledger()) == len(self._live_pins())
 
     def teardown(self) -> None:
         for pins in self.pins:
@@ -216,7 +212,7 @@ class PinMachine(RuleBasedStateMachine):
                 continue
             cache = 1 if isinstance(f.mapping, AddressSpace) else 0
             assert (f.refcount(), f.pincount(), f.mapcount()) == (cache, 0, 0), f
-        stat = pinapi.vmstat.snapshot()
+        stat = lowlevel.vmstat.snapshot()
         assert stat["nr_foll_pin_acquired"] == stat["nr_foll_pin_released"]
 
 

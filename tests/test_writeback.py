@@ -10,13 +10,15 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import pinapi
+from pinapi import lowlevel
 from pinapi import (
-    FOLL_WRITE, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PG, Ext4, File, FsWarning, Inode,
-    KernelBug, VaddrPin, get_user_pages_remote, put_page, reclaim, set_page_dirty_lock,
-    sync_filesystem, unpin_user_pages_dirty_lock, vaddr_pin_pages, writeback,
+    FOLL_WRITE, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, File, KernelBug, VaddrPin,
+    get_user_pages_remote, put_page, set_page_dirty_lock, unpin_user_pages_dirty_lock,
+    vaddr_pin_pages,
 )  # fmt: skip
+from pinapi.lowlevel import PG, Ext4, FsWarning, Inode, reclaim, sync_filesystem, writeback
 
-from pinapi._race import NPAGES, OPS, Mode, Schedule, fails, on_disk, run_schedule
+from pinapi._lab.race import NPAGES, OPS, Mode, Schedule, fails, on_disk, run_schedule
 
 
 def ext4_mapping(mm: MM, fs: Ext4, npages: int = NPAGES) -> tuple[File, int]:
@@ -93,11 +95,11 @@ def test_writeback_cleans_and_the_next_store_faults_to_page_mkwrite(mm: MM) -> N
     folio = mm.lookup(a).folio  # type: ignore[union-attr]
     assert writeback(f.inode) == 1 and not folio.test(PG.dirty)
     assert writeback(f.inode) == 0  # nothing dirty left
-    faults = pinapi.vmstat.pgfault
+    faults = lowlevel.vmstat.pgfault
     mm.write(a, b"two")
-    assert pinapi.vmstat.pgfault == faults + 1 and folio.test(PG.dirty)
+    assert lowlevel.vmstat.pgfault == faults + 1 and folio.test(PG.dirty)
     mm.write(a + 3, b"!")
-    assert pinapi.vmstat.pgfault == faults + 1  # dirty again: no fault
+    assert lowlevel.vmstat.pgfault == faults + 1  # dirty again: no fault
     writeback(f.inode)
     assert on_disk(fs, f.inode)[:4] == b"two!"
 
@@ -191,8 +193,8 @@ def failing(kind: str, mode: Mode, fs_factory: Callable[[], Ext4]) -> Callable[[
     return check
 
 
-@pytest.mark.parametrize("strategy", [pinapi.RefcountBias, pinapi.ExactCounter, pinapi.LookupTree])
-def test_pinned_path_never_loses_a_byte(strategy: type[pinapi.PinTracking]) -> None:
+@pytest.mark.parametrize("strategy", [lowlevel.RefcountBias, lowlevel.ExactCounter, lowlevel.LookupTree])
+def test_pinned_path_never_loses_a_byte(strategy: type[lowlevel.PinTracking]) -> None:
     before = counter["pinned"]
 
     @settings(max_examples=1000, deadline=None, database=None)
@@ -202,7 +204,7 @@ def test_pinned_path_never_loses_a_byte(strategy: type[pinapi.PinTracking]) -> N
         expected, disk = run_schedule(schedule, "pin", Ext4())
         assert disk == expected
 
-    with pinapi.use_tracking(strategy()):
+    with lowlevel.use_tracking(strategy()):
         check()
     assert counter["pinned"] - before >= 1000
 
@@ -225,7 +227,7 @@ def test_a_one_bit_pin_flag_forgets_an_overlapping_pin_and_loses_the_race() -> N
     clears the bit under a second live pin, and writeback treats the page as
     unpinned again."""
     page_flag = failing("page-flag", "pin", Ext4)
-    with pinapi.use_tracking(pinapi.PageFlag()):
+    with lowlevel.use_tracking(lowlevel.PageFlag()):
         schedule = find(schedules, page_flag, settings=settings(max_examples=2000, database=None, derandomize=True))
         assert [op for op, _ in schedule].count("acquire") == 2
         assert page_flag(schedule)

@@ -15,8 +15,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Final
 
-from ._check import contract_stubs, run_mypy, run_pyright
-from ._run import ROOT
+from .._tools.check import contract_stubs, run_mypy, run_pyright
+from .._tools.checkout import ROOT
 
 __all__ = ["CHECKERS", "CHECKERS_DOC", "Findings", "gallery_results", "table"]
 

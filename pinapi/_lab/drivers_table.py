@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from ._run import EXAMPLES, ROOT, load_example
+from .._tools.checkout import ROOT, require_checkout
+from .._tools.run import load_example
 
 __all__ = ["CallSite", "call_sites", "drivers_table", "add_drivers_parser", "DRIVERS", "TABLE"]
 
-DRIVERS: Final = EXAMPLES / "drivers"
+DRIVERS: Final = ROOT / "examples" / "drivers"
 TABLE: Final = ROOT / "docs" / "drivers.md"
 
 #: The API each case takes (pin_user_pages.rst): a pin for data access, a
@@ -112,6 +113,7 @@ def drivers_table(sites: list[CallSite]) -> str:
 
 
 def _cmd_drivers(args: argparse.Namespace) -> int:
+    require_checkout("pinapi drivers (the examples/drivers/ corpus)")
     table = drivers_table(call_sites())
     if args.check:
         if TABLE.read_text() != table:

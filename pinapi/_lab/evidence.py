@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from ._bvec import get_user_bvec, put_user_bvec
-from ._debug import debug, set_debug_pins
-from ._errors import KernelBug, PinWarning
-from ._legacy import get_page, get_user_pages_remote, put_page, release_pages
-from ._mm import MADV_HUGEPAGE, MM
-from ._page import PAGE_SIZE, PMD_SIZE, Folio, Page, kernel_lock
-from ._pin import VaddrPin, unpin_user_pages, vaddr_pin_pages
-from ._track import tracking
+from .._bvec import get_user_bvec, put_user_bvec
+from .._mm.debug import debug, set_debug_pins
+from .._mm.errors import KernelBug, PinWarning
+from .._legacy import get_page, get_user_pages_remote, put_page, release_pages
+from .._mm.mmap import MADV_HUGEPAGE, MM
+from .._mm.page_alloc import PAGE_SIZE, PMD_SIZE, Folio, Page, kernel_lock
+from .._pin import VaddrPin, unpin_user_pages, vaddr_pin_pages
+from .._mm.pin_tracking import tracking
 
 __all__ = ["Outcome", "EXPERIMENTS", "run_experiment"]
 

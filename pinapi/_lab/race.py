@@ -28,14 +28,15 @@ import warnings
 from collections.abc import Iterator
 from typing import Any, Final, Literal
 
-from ._errors import KernelBug
-from ._fs import Ext4, File, FsWarning, Inode
-from ._gup import FOLL
-from ._legacy import get_user_pages_remote, put_page, set_page_dirty_lock
-from ._mm import MAP_SHARED, MM
-from ._page import PAGE_SIZE
-from ._pin import VaddrPin, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages
-from ._writeback import reclaim, sync_filesystem, writeback
+from .._mm.errors import KernelBug
+from .._mm.fs import Ext4, File, FsWarning, Inode
+from .._mm.gup import FOLL
+from .._legacy import get_user_pages_remote, put_page, set_page_dirty_lock
+from .._mm.mmap import MAP_SHARED, MM
+from .._mm.page_alloc import PAGE_SIZE
+from .._pin import VaddrPin, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from .._mm.page_writeback import sync_filesystem, writeback
+from .._mm.vmscan import reclaim
 
 __all__ = ["OPS", "NPAGES", "MODES", "Mode", "Schedule", "run_schedule", "fails", "all_schedules", "on_disk"]
 

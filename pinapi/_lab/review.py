@@ -19,19 +19,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final
 
-from ._bench import MODES as BENCH_MODES
-from ._bench import map_region, run_mode
-from ._checkers import CHECKERS_DOC, gallery_results, table
-from ._drivers import call_sites
-from ._evidence import EXPERIMENTS, run_experiment
-from ._fs import Ext4
-from ._gup import FOLL
-from ._legacy import get_page, get_user_pages_remote, release_pages
-from ._mm import MM
-from ._page import PAGE_SHIFT, PAGE_SIZE, alloc_folio, folio_put, kernel_lock
-from ._pin import VaddrPin, folio_maybe_dma_pinned, unpin_user_pages, vaddr_pin_pages
-from ._race import Mode, Schedule, all_schedules, fails
-from ._track import ExactCounter, LookupTree, PageFlag, PinTracking, RefcountBias, use_tracking
+from .._tools.bench import MODES as BENCH_MODES
+from .._tools.checkout import ROOT, require_checkout
+from .._tools.bench import map_region, run_mode
+from .checker_table import CHECKERS_DOC, gallery_results, table
+from .drivers_table import call_sites
+from .evidence import EXPERIMENTS, run_experiment
+from .._mm.fs import Ext4
+from .._mm.gup import FOLL
+from .._legacy import get_page, get_user_pages_remote, release_pages
+from .._mm.mmap import MM
+from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, alloc_folio, folio_put, kernel_lock
+from .._pin import VaddrPin, folio_maybe_dma_pinned, unpin_user_pages, vaddr_pin_pages
+from .race import Mode, Schedule, all_schedules, fails
+from .._mm.pin_tracking import ExactCounter, LookupTree, PageFlag, PinTracking, RefcountBias, use_tracking
 
 __all__ = ["SECTIONS", "TIMED", "regenerate", "add_review_parser", "shared_page_rates", "pin_capacity"]
 
@@ -141,7 +142,7 @@ def _machine() -> str:
 
 
 def _api_reference_section() -> str:
-    stub = Path(__file__).resolve().parent.parent / "stubs" / "pinapi" / "__init__.pyi"
+    stub = ROOT / "stubs" / "pinapi" / "__init__.pyi"
     tree = ast.parse(stub.read_text())
     rows = ["| name | signature | rule |", "|---|---|---|"]
     for node in tree.body:
@@ -290,7 +291,7 @@ def _bench_time_section() -> str:
     return "\n".join(rows)
 
 
-PLOT: Final = Path(__file__).resolve().parent.parent / "docs" / "bench-scaling.svg"
+PLOT: Final = ROOT / "docs" / "bench-scaling.svg"
 _PLOT_SIZES: Final = (32, 64, 128, 256, 512)  # MiB
 _COLOURS: Final = {"gup": "#c0392b", "pin": "#2471a3", "pin-longterm": "#76d7c4", "bvec": "#229954",
                    "floor": "#7f8c8d"}  # fmt: skip
@@ -393,6 +394,7 @@ def generated_blocks(text: str) -> dict[str, str]:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
+    require_checkout("pinapi review (docs/review.md and the examples it measures)")
     doc = Path(args.doc)
     sections = dict(SECTIONS) if args.no_timing else {**SECTIONS, **TIMED}
     text = regenerate(doc.read_text(), sections)

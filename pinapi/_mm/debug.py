@@ -8,10 +8,10 @@ import errno
 import warnings
 from typing import Callable, Final
 
-from ._errors import PinnedPagePutWarning, err
-from ._migrate import folio_expected_refs
-from ._page import ZERO_FOLIO, Folio, Page, kernel_lock, vmstat
-from ._track import tracking
+from .errors import PinnedPagePutWarning, err
+from .rmap import folio_expected_refs
+from .page_alloc import ZERO_FOLIO, Folio, Page, kernel_lock, vmstat
+from .pin_tracking import tracking
 
 __all__ = ["debug", "set_debug_pins", "debug_pins_enabled"]
 

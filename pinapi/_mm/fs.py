@@ -1,4 +1,5 @@
-"""Files, inodes, the page cache, and the filesystems behind them.
+"""Files, inodes and the filesystems behind them (the page cache they share
+is ``filemap``).
 
 A filesystem decides how a file's folios come to be (``read_folio``), what
 happens before a page is written (``page_mkwrite``, also used by ``write(2)``),
@@ -20,20 +21,18 @@ from __future__ import annotations
 import errno
 import itertools
 import warnings
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from ._errors import KernelBug, err
-from ._page import (
-    HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, Folio, Zone, alloc_folio, folio_get, folio_put,
-    kernel_lock,
+from .errors import KernelBug, err
+from .filemap import AddressSpace
+from .memory import unmap_mapping_range
+from .page_alloc import (
+    HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, Folio, Zone, alloc_folio, folio_get, folio_put, kernel_lock,
 )  # fmt: skip
-from ._track import tracking
-
-if TYPE_CHECKING:
-    from ._mm import VMA
+from .pin_tracking import tracking
 
 __all__ = [
-    "AddressSpace", "FileSystem", "Inode", "File", "Shmem", "Hugetlbfs", "Ext4", "FsDax",
+    "FileSystem", "Inode", "File", "Shmem", "Hugetlbfs", "Ext4", "FsDax",
     "FsWarning", "F_LAYOUT", "F_UNLCK", "shmem_file",
 ]  # fmt: skip
 
@@ -47,57 +46,6 @@ _ino: Final = itertools.count(1)
 
 class FsWarning(RuntimeWarning):
     """A filesystem's WARN()/ext4_warning()."""
-
-
-class AddressSpace:
-    """``struct address_space``: a file's page cache and the VMAs mapping it.
-    Folios are keyed by their first page index (huge folios: aligned)."""
-
-    def __init__(self, host: Inode) -> None:
-        self.host = host
-        self.pages: dict[int, Folio] = {}  # index -> folio; the cache holds one ref
-        self.i_mmap: set[VMA] = set()
-
-    def _align(self, index: int) -> int:
-        return index & ~((1 << self.host.fs.folio_order) - 1)
-
-    def find_folio(self, index: int) -> Folio | None:
-        """The cached folio holding page *index*, or None."""
-        return self.pages.get(self._align(index))
-
-    def get_folio(self, index: int) -> Folio:
-        """``filemap_get_folio(FGP_CREAT)``: the cached folio holding page
-        *index*, read in if absent. The caller gets no extra reference."""
-        index = self._align(index)
-        folio = self.pages.get(index)
-        if folio is None:
-            folio = self.host.fs.read_folio(self.host, index)
-            folio.mapping = self
-            folio.index = index
-            self.pages[index] = folio
-        return folio
-
-    def delete_folio(self, folio: Folio) -> None:
-        """Remove *folio* from the cache, dropping the cache's reference. A
-        folio someone else still holds lives on, in no file."""
-        del self.pages[folio.index]
-        folio.mapping = None
-        folio.flags &= ~PG.private
-        folio_put(folio)
-
-    def unmap_mapping_range(self, first: int, last: int, even_cows: bool) -> None:
-        """Zap every page-table entry mapping file pages ``[first, last)``;
-        private copies too if *even_cows* (truncate), not for a hole punch."""
-        for vma in list(self.i_mmap):
-            step = 1 << vma.huge_order
-            lo = max(first, vma.vm_pgoff)
-            hi = min(last, vma.linear_index(vma.vm_end))
-            mm = vma.vm_mm
-            for index in range(lo, hi, step):
-                addr = vma.vm_start + ((index - vma.vm_pgoff) << PAGE_SHIFT)
-                page = mm.lookup(addr)
-                if page is not None and (even_cows or page.folio.mapping is self):
-                    mm._zap_range(addr, addr + (PAGE_SIZE << vma.huge_order))
 
 
 class FileSystem:
@@ -325,7 +273,7 @@ class Inode:
             if not first <= index < last:
                 cache.get_folio(index)  # partial: read it in to zero part of it
         if first < last:
-            cache.unmap_mapping_range(first, last, even_cows)
+            unmap_mapping_range(cache, first, last, even_cows)
         for folio in sorted(cache.pages.values(), key=lambda f: f.index):
             fstart = folio.index << PAGE_SHIFT
             fend = fstart + folio.size

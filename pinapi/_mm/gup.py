@@ -15,13 +15,15 @@ import enum
 import errno
 from typing import Final
 
-from ._errors import KernelError, err
-from ._migrate import migrate_folio
-from ._mm import MM, PMD_SHIFT, PTRS_PER_PTE, TASK_SIZE, VM, VMA
-from ._page import (
-    PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, INT_BIT_OPERATORS, Page, Zone, folio_put, vmstat,
+from .errors import KernelError, err
+from .memory import handle_mm_fault
+from .migrate import migrate_folio
+from .mm_types import TASK_SIZE, VM, VMA, MMStruct
+from .pgtable import pmd_end, pte_index
+from .page_alloc import (
+    PAGE_SHIFT, PAGE_SIZE, ZERO_FOLIO, Folio, Page, Zone, folio_put, int_bit_operators, vmstat,
 )  # fmt: skip
-from ._track import tracking, try_get_folios
+from .pin_tracking import tracking, try_get_folios
 
 __all__ = [
     "FOLL", "FOLL_WRITE", "FOLL_FORCE", "FOLL_LONGTERM", "FOLL_GET", "FOLL_PIN",
@@ -30,6 +32,7 @@ __all__ = [
 ]  # fmt: skip
 
 
+@int_bit_operators
 class FOLL(enum.IntFlag):
     """``gup_flags``. GET and PIN are internal: set by the entry point."""
 
@@ -38,8 +41,6 @@ class FOLL(enum.IntFlag):
     FORCE = 0x10
     LONGTERM = 0x400
     PIN = 0x20000
-
-    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = INT_BIT_OPERATORS  # type: ignore[assignment]
 
 
 FOLL_WRITE: Final = FOLL.WRITE
@@ -221,7 +222,7 @@ def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
     return runs
 
 
-def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page] | None,
+def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: list[Page] | None,
                      ) -> tuple[FolioRuns, KernelError | None]:  # fmt: skip
     """Grab ``[start, end)``, one atomic update per folio run. Returns the
     runs grabbed, in order, and the error that stopped the walk early (None
@@ -249,6 +250,7 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page
     write = bool(flags & FOLL.WRITE)
     unshare = bool(flags & FOLL.PIN) and not write
     end, error = _check_vmas(mm, start, end, flags)
+    pt = mm.pgtable
     addr = start
     try:
         while addr < end:
@@ -257,7 +259,7 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page
             mask, bad = vma.fault_condition(write, unshare)
             stop = min(end, vma.vm_end)
             while addr < stop:
-                entry = mm.pgd.get(addr >> PMD_SHIFT)
+                entry = pt.pmd(addr)
                 if type(entry) is Folio and entry.flags & mask != bad:
                     size = PAGE_SIZE << entry.order
                     base = addr & -size
@@ -271,13 +273,13 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page
                     take(huge, None)
                     huge.clear()
                 if not isinstance(entry, list):  # nothing mapped, or a huge folio to fault first
-                    mm.handle_mm_fault(vma, addr, write, unshare)
+                    handle_mm_fault(mm, vma, addr, write, unshare)
                     continue
-                i0 = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
-                chunk = entry[i0 : i0 + ((min(stop, (addr | (PMD_SIZE - 1)) + 1) - addr) >> PAGE_SHIFT)]
+                i0 = pte_index(addr)
+                chunk = entry[i0 : i0 + ((min(stop, pmd_end(addr)) - addr) >> PAGE_SHIFT)]
                 taken = take(_pte_runs(chunk, mask, bad), chunk)
                 if not taken:
-                    mm.handle_mm_fault(vma, addr, write, unshare)
+                    handle_mm_fault(mm, vma, addr, write, unshare)
                 addr += taken << PAGE_SHIFT
         if huge:
             take(huge, None)
@@ -286,7 +288,7 @@ def __get_user_pages(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page
     return runs, error
 
 
-def _check_vmas(mm: MM, start: int, end: int, flags: FOLL) -> tuple[int, KernelError | None]:
+def _check_vmas(mm: MMStruct, start: int, end: int, flags: FOLL) -> tuple[int, KernelError | None]:
     """Check every VMA of the range before any page is touched. Returns the
     end of the usable prefix and the error found there (None: all usable)."""
     addr = start
@@ -305,7 +307,7 @@ def _check_vmas(mm: MM, start: int, end: int, flags: FOLL) -> tuple[int, KernelE
     return end, None
 
 
-def get_user_pages_locked(mm: MM, start: int, nr_pages: int, gup_flags: int, to_set: FOLL,
+def get_user_pages_locked(mm: MMStruct, start: int, nr_pages: int, gup_flags: int, to_set: FOLL,
                           pages: list[Page] | None = None) -> tuple[FolioRuns, KernelError | None, FOLL]:  # fmt: skip
     """Validate everything that can be validated up front (raising with
     nothing grabbed), then walk; FOLL_LONGTERM goes through
@@ -313,7 +315,7 @@ def get_user_pages_locked(mm: MM, start: int, nr_pages: int, gup_flags: int, to_
     fills it."""
     flags = is_valid_gup_args(gup_flags, to_set)
     end = check_range(start, nr_pages)
-    mm._check_live()
+    mm.check_live()
     if flags & FOLL.PIN:
         mm.has_pinned = True
     walk = __gup_longterm_locked if flags & FOLL.LONGTERM else __get_user_pages
@@ -324,7 +326,7 @@ def get_user_pages_locked(mm: MM, start: int, nr_pages: int, gup_flags: int, to_
 _MIGRATE_RETRIES: Final = 3
 
 
-def __gup_longterm_locked(mm: MM, start: int, end: int, flags: FOLL, pages: list[Page] | None,
+def __gup_longterm_locked(mm: MMStruct, start: int, end: int, flags: FOLL, pages: list[Page] | None,
                           ) -> tuple[FolioRuns, KernelError | None]:  # fmt: skip
     """FOLL_LONGTERM: all or nothing, and nothing left in ZONE_MOVABLE or CMA.
     Pages there are unpinned, migrated to ZONE_NORMAL, and the range pinned

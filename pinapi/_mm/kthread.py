@@ -7,8 +7,8 @@ import contextvars
 import errno
 from typing import Final, Iterator
 
-from ._errors import err
-from ._mm import MM
+from .errors import err
+from .mmap import MM
 
 __all__ = ["current_mm", "kthread_use_mm"]
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import enum
 import threading
-from typing import Final, final
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Final, TypeVar, final
 
-from ._errors import KernelBug
+from .errors import KernelBug
 
 __all__ = [
     "PAGE_SHIFT",
@@ -22,12 +24,14 @@ __all__ = [
     "PMD_SIZE",
     "PUD_SIZE",
     "GUP_PIN_COUNTING_BIAS",
-    "INT_BIT_OPERATORS",
+    "int_bit_operators",
     "REFCOUNT_MAX",
     "Zone",
     "PG",
     "Folio",
     "Page",
+    "page_read",
+    "page_write",
     "ZERO_FOLIO",
     "VmStat",
     "vmstat",
@@ -36,6 +40,7 @@ __all__ = [
     "folio_get",
     "folio_put",
     "kernel_lock",
+    "model_setting",
 ]
 
 PAGE_SHIFT: Final = 12
@@ -60,14 +65,22 @@ class Zone(enum.Enum):
     CMA = "CMA"
 
 
-#: int's own bit operators, for the model's IntFlags (``PG``, ``VM``, ``FOLL``)
-#: to take in their class body, so results are plain ints: enum's build a member
-#: per result, ten times slower, and GUP tests these flags per call and per page.
-INT_BIT_OPERATORS: Final = (
-    int.__and__, int.__rand__, int.__or__, int.__ror__, int.__xor__, int.__rxor__, int.__invert__,
-)  # fmt: skip
+_F = TypeVar("_F", bound=enum.IntFlag)
+_V = TypeVar("_V")
 
 
+def int_bit_operators(cls: type[_F]) -> type[_F]:
+    """Class decorator for the model's flag sets (``PG``, ``VM``, ``FOLL``):
+    int's own bit operators, so results are plain ints at run time. Enum's
+    build a member per result, ten times slower, and GUP tests these flags per
+    call and per page. (Enum gives every Flag class its own operators, so a
+    base class cannot do this.)"""
+    for name in ("__and__", "__rand__", "__or__", "__ror__", "__xor__", "__rxor__", "__invert__"):
+        setattr(cls, name, getattr(int, name))
+    return cls
+
+
+@int_bit_operators
 class PG(enum.IntFlag):
     """Folio flags that matter to pinning. ``anon`` stands for the
     PAGE_MAPPING_ANON bit of ``->mapping``; ``private`` means buffers are
@@ -82,8 +95,6 @@ class PG(enum.IntFlag):
     reserved = 1 << 6
     hugetlb = 1 << 7
     dma_pinned = 1 << 8
-
-    __and__, __rand__, __or__, __ror__, __xor__, __rxor__, __invert__ = INT_BIT_OPERATORS  # type: ignore[assignment]
 
 
 class VmStat:
@@ -292,18 +303,20 @@ class Page:
     def pfn(self) -> int:
         return self.folio.pfn + self.index
 
-    def _read(self, offset: int = 0, length: int = PAGE_SIZE) -> bytes:
-        """Data access, private: drivers reach page data only through a pin
-        or a kernel page (``memcpy_from_page()``)."""
-        if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
-            raise KernelBug(f"access [{offset}, {offset + length}) outside a page")
-        return self.folio.read(self.index * PAGE_SIZE + offset, length)
 
-    def _write(self, offset: int, data: bytes) -> None:
-        """Data access, private: see ``_read``."""
-        if offset < 0 or offset + len(data) > PAGE_SIZE:
-            raise KernelBug(f"access [{offset}, {offset + len(data)}) outside a page")
-        self.folio.write(self.index * PAGE_SIZE + offset, data)
+def page_read(page: Page, offset: int = 0, length: int = PAGE_SIZE) -> bytes:
+    """Read *length* bytes at *offset* of one base page. The model's own
+    access: drivers reach page data only through a pin or a kernel page."""
+    if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
+        raise KernelBug(f"access [{offset}, {offset + length}) outside a page")
+    return page.folio.read(page.index * PAGE_SIZE + offset, length)
+
+
+def page_write(page: Page, offset: int, data: bytes) -> None:
+    """Write *data* at *offset* of one base page (see ``page_read``)."""
+    if offset < 0 or offset + len(data) > PAGE_SIZE:
+        raise KernelBug(f"access [{offset}, {offset + len(data)}) outside a page")
+    page.folio.write(page.index * PAGE_SIZE + offset, data)
 
 
 class _Allocator:
@@ -332,23 +345,28 @@ def alloc_folio(order: int = 0, zone: Zone | None = None) -> Folio:
         return _allocator.alloc(order, zone)
 
 
-class alloc_zone:
+@contextmanager
+def model_setting(owner: object, attr: str, value: _V, check: Callable[[], None] | None = None) -> Iterator[_V]:
+    """Set ``owner.attr`` to *value* for the block, then restore it, both
+    under ``kernel_lock``; *check* runs before each change and may refuse it."""
+    with kernel_lock:
+        if check is not None:
+            check()
+        saved = getattr(owner, attr)
+        setattr(owner, attr, value)
+    try:
+        yield value
+    finally:
+        with kernel_lock:
+            if check is not None:
+                check()
+            setattr(owner, attr, saved)
+
+
+def alloc_zone(zone: Zone) -> AbstractContextManager[Zone]:
     """Context manager: user pages faulted in meanwhile come from *zone*
     (think movablecore= or a CMA area)."""
-
-    def __init__(self, zone: Zone) -> None:
-        self._zone = zone
-        self._saved = Zone.NORMAL
-
-    def __enter__(self) -> Zone:
-        with kernel_lock:
-            self._saved = _allocator.zone
-            _allocator.zone = self._zone
-        return self._zone
-
-    def __exit__(self, *exc: object) -> None:
-        with kernel_lock:
-            _allocator.zone = self._saved
+    return model_setting(_allocator, "zone", zone)
 
 
 def _free_folio(folio: Folio) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import errno
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from typing import ClassVar, Final
 
-from ._errors import KernelBug, err
-from ._page import GUP_PIN_COUNTING_BIAS, PG, REFCOUNT_MAX, Folio, folio_put, kernel_lock, vmstat
+from .errors import KernelBug, err
+from .page_alloc import GUP_PIN_COUNTING_BIAS, PG, REFCOUNT_MAX, Folio, folio_put, model_setting, vmstat
 
 __all__ = [
     "PinTracking",
@@ -215,25 +216,10 @@ class _Current:
 tracking: Final = _Current()
 
 
-class use_tracking:
+def use_tracking(strategy: PinTracking) -> AbstractContextManager[PinTracking]:
     """Context manager: count pins with *strategy* meanwhile. EBUSY while pins
     are live, since they were counted the other way."""
-
-    def __init__(self, strategy: PinTracking) -> None:
-        self._new = strategy
-        self._old = tracking.strategy
-
-    def __enter__(self) -> PinTracking:
-        with kernel_lock:
-            _require_no_pins()
-            self._old = tracking.strategy
-            tracking.strategy = self._new
-        return self._new
-
-    def __exit__(self, *exc: object) -> None:
-        with kernel_lock:
-            _require_no_pins()
-            tracking.strategy = self._old
+    return model_setting(tracking, "strategy", strategy, _require_no_pins)
 
 
 def _require_no_pins() -> None:

@@ -32,15 +32,16 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from ._bvec import get_user_bvec, put_user_bvec
-from ._errors import KernelError
-from ._gup import FOLL
-from ._legacy import get_user_pages_remote, put_page
-from ._mm import (
-    MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MM, PMD_SHIFT, PTRS_PER_PTE,
+from .._bvec import get_user_bvec, put_user_bvec
+from .._mm.errors import KernelError
+from .._mm.gup import FOLL
+from .._legacy import get_user_pages_remote, put_page
+from .._mm.mmap import (
+    MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MM,
 )  # fmt: skip
-from ._page import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, vmstat
-from ._pin import VaddrPin, folio_maybe_dma_pinned, pin_ledger, unpin_user_pages, vaddr_pin_pages
+from .._mm.pgtable import PMD_SHIFT, pte_index
+from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, vmstat
+from .._pin import VaddrPin, folio_maybe_dma_pinned, pin_ledger, unpin_user_pages, vaddr_pin_pages
 
 __all__ = ["MODES", "parse_size", "add_bench_parser", "run_bench"]
 
@@ -103,13 +104,13 @@ def _bvec_put(bvecs: Any) -> None:
 
 
 def _floor_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int) -> Any:
-    pgd = mm.pgd
+    pmd = mm.pgtable.pmd
     held = []
     count = 0  # the one integer: what a per-page count update would touch
     for addr, nr in calls:
         for a in range(addr, addr + (nr << PAGE_SHIFT), PAGE_SIZE):
-            entry = pgd[a >> PMD_SHIFT]
-            held.append(entry[(a >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] if type(entry) is list else entry)
+            entry = pmd(a)
+            held.append(entry[pte_index(a)] if type(entry) is list else entry)
             count += 1
     return held, count
 
@@ -159,7 +160,7 @@ def region_folios(mm: MM, addr: int, size: int) -> list[Folio]:
     (the region is alone in its MM, so whole PTE tables can be read)."""
     seen: dict[int, Folio] = {}
     for idx in range(addr >> PMD_SHIFT, ((addr + size - 1) >> PMD_SHIFT) + 1):
-        entry = mm.pgd.get(idx)
+        entry = mm.pgtable.pmd(idx << PMD_SHIFT)
         if type(entry) is Folio:
             seen[id(entry)] = entry
         elif entry is not None:

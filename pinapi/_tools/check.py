@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from .checkout import ROOT, in_checkout
+
 __all__ = ["add_check_parser", "Diagnostic", "contract_stubs", "run_mypy", "run_pyright", "explain"]
 
 
@@ -39,8 +41,7 @@ class Diagnostic:
 def contract_stubs() -> Path | None:
     """``stubs/`` of a source tree, or None when the installed ``pinapi-stubs``
     package is found by the checkers themselves."""
-    tree = Path(__file__).resolve().parent.parent / "stubs"
-    return tree if (tree / "pinapi" / "__init__.pyi").is_file() else None
+    return ROOT / "stubs" if in_checkout() else None
 
 
 _MYPY_LINE: Final = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?:\d+:)? error: (?P<msg>.*?)(?:  \[(?P<code>[\w-]+)\])?$")

@@ -1,5 +1,6 @@
-"""``pinapi run``: the main job. Type-check the example corpus, run every
-scenario under the corpus rules, and print the pin ledger summary.
+"""``pinapi run [PATH...]``: type-check scenario code against the contract,
+run every ``scenario()`` under the corpus rules, and print the pin ledger
+summary. Without a PATH it is the main job over the repository's examples/.
 
 The rules (``check_scenario()``): the debug pin counter is on and warnings are
 errors while a scenario runs; afterwards it must have released as many pins as
@@ -23,15 +24,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ._check import run_mypy, run_pyright
-from ._debug import debug_pins_enabled, set_debug_pins
-from ._page import vmstat
-from ._pin import pin_ledger
+from .check import contract_stubs, run_mypy, run_pyright
+from .checkout import ROOT, in_checkout, require_checkout
+from .._mm.debug import debug_pins_enabled, set_debug_pins
+from .._mm.page_alloc import vmstat
+from .._pin import pin_ledger
 
 __all__ = ["add_run_parser", "check_scenario", "find_scenarios", "load_example", "run_scenarios", "type_check"]
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
 
 
 def find_scenarios(paths: list[Path]) -> list[Path]:
@@ -117,16 +117,20 @@ def type_check(paths: list[Path]) -> list[str]:
     every misuse line must still be rejected), run side by side: one line per
     error."""
     args = [str(p.resolve()) for p in paths]
+    project = in_checkout()
+    stubs = None if project else contract_stubs()
     with ThreadPoolExecutor(2) as pool:
-        mypy = pool.submit(run_mypy, args, None, ROOT / "mypy.ini")
-        pyright = pool.submit(run_pyright, args, None, ROOT / "pyproject.toml")
+        mypy = pool.submit(run_mypy, args, stubs, ROOT / "mypy.ini" if project else None)
+        pyright = pool.submit(run_pyright, args, stubs, ROOT / "pyproject.toml" if project else None)
         found = mypy.result() + pyright.result()
     return [f"{d.path}:{d.line}: error: {d.message}  [{d.checker} {d.code}]" for d in found]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    paths = [Path(p) for p in args.paths]
+    if not args.paths:
+        require_checkout("pinapi run without a PATH (the examples/ corpus)")
+    paths = [Path(p) for p in args.paths] or [ROOT / "examples"]
     problems = [] if args.no_check else type_check(paths)
     for line in problems:
         print(f"TYPE {line}")
@@ -150,6 +154,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def add_run_parser(sub: Any) -> None:
     p = sub.add_parser("run", help="type-check the examples, run their scenarios, print the pin ledger")
-    p.add_argument("paths", nargs="*", default=[str(EXAMPLES)])
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="files or folders of scenarios (default: the repository's examples/)")
     p.add_argument("--no-check", action="store_true", help="skip the type check")
     p.set_defaults(func=_cmd_run)

@@ -1,0 +1,167 @@
+"""Page tables: the only code that reads or writes them.
+
+Two levels, keyed as the kernel keys them: the PMD table maps
+``addr >> PMD_SHIFT`` to either a PTE table (``PTRS_PER_PTE`` slots of
+``Page | None``) or a huge ``Folio`` mapped by the PMD (a 1 GiB hugetlb folio
+fills ``PTRS_PER_PTE`` consecutive PMD slots). Every entry holds one folio
+reference and one ``_mapcount``; the zero page is mapped without either.
+Callers hand in (``set_*``) or get back (``clear_*``) that reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from .page_alloc import HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, Page, folio_get, folio_put
+
+__all__ = ["PMD_SHIFT", "PTRS_PER_PTE", "PteTable", "PmdEntry", "PageTable", "pte_index", "pmd_end"]
+
+PMD_SHIFT: Final = PAGE_SHIFT + HPAGE_PMD_ORDER
+PTRS_PER_PTE: Final = 1 << HPAGE_PMD_ORDER
+
+PteTable = list[Page | None]
+PmdEntry = Folio | PteTable | None
+
+
+def pte_index(addr: int) -> int:
+    """``pte_index()``: the slot of *addr* in its PTE table."""
+    return (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+
+
+def pmd_end(addr: int) -> int:
+    """``pmd_addr_end()`` without the clamp: where *addr*'s PMD ends."""
+    return (addr | (PMD_SIZE - 1)) + 1
+
+
+class PageTable:
+    """One MM's page tables."""
+
+    __slots__ = ("_pmds",)
+
+    def __init__(self) -> None:
+        self._pmds: dict[int, Folio | PteTable] = {}
+
+    def pmd(self, addr: int) -> PmdEntry:
+        """``pmd_offset()``: the entry covering *addr*: a huge folio, a PTE
+        table, or None."""
+        return self._pmds.get(addr >> PMD_SHIFT)
+
+    def lookup(self, addr: int) -> Page | None:
+        """The page mapped at *addr* (no fault, no reference), or None."""
+        entry = self._pmds.get(addr >> PMD_SHIFT)
+        if entry is None:
+            return None
+        if type(entry) is Folio:
+            return Page(entry, (addr & (entry.size - 1)) >> PAGE_SHIFT)
+        assert isinstance(entry, list)
+        return entry[pte_index(addr)]
+
+    def pte_table(self, addr: int) -> PteTable:
+        """``pte_alloc()``: the PTE table covering *addr*, made if absent."""
+        idx = addr >> PMD_SHIFT
+        table = self._pmds.get(idx)
+        if table is None:
+            table = self._pmds[idx] = [None] * PTRS_PER_PTE
+        assert isinstance(table, list)
+        return table
+
+    def set_pte(self, addr: int, page: Page) -> None:
+        """``set_pte_at()``: map *page*; the caller hands over one reference."""
+        self.pte_table(addr)[pte_index(addr)] = page
+        if page.folio is not ZERO_FOLIO:
+            page.folio._mapcount += 1
+
+    def zap_pte_range(self, addr: int, end: int) -> None:
+        """``zap_pte_range()``: clear the PTEs of ``[addr, end)``, within one
+        PTE table, dropping each entry's reference; a table left empty is
+        freed."""
+        idx = addr >> PMD_SHIFT
+        table = self._pmds.get(idx)
+        if not isinstance(table, list):
+            return
+        for i in range(pte_index(addr), pte_index(addr) + ((end - addr) >> PAGE_SHIFT)):
+            page = table[i]
+            if page is None:
+                continue
+            table[i] = None
+            folio = page.folio
+            if folio is not ZERO_FOLIO:
+                folio._mapcount -= 1
+                folio_put(folio)
+        if not any(table):
+            del self._pmds[idx]
+
+    def set_huge(self, addr: int, folio: Folio) -> None:
+        """``set_pmd_at()``: map a huge folio at its aligned base; the caller
+        hands over one reference."""
+        base = addr & ~(folio.size - 1)
+        for idx in range(base >> PMD_SHIFT, (base + folio.size) >> PMD_SHIFT):
+            assert idx not in self._pmds
+            self._pmds[idx] = folio
+        folio._mapcount += 1
+
+    def clear_huge(self, addr: int, folio: Folio) -> None:
+        """``pmdp_huge_clear()``: unmap the huge *folio* and drop its entry's
+        reference."""
+        base = addr & ~(folio.size - 1)
+        for idx in range(base >> PMD_SHIFT, (base + folio.size) >> PMD_SHIFT):
+            del self._pmds[idx]
+        folio._mapcount -= 1
+        folio_put(folio)
+
+    def split_huge_pmd(self, addr: int, folio: Folio) -> None:
+        """``split_huge_pmd()``: map a PMD-mapped THP by ``PTRS_PER_PTE`` PTEs
+        instead; the folio stays large, each PTE holds a reference."""
+        idx = addr >> PMD_SHIFT
+        del self._pmds[idx]
+        self._pmds[idx] = [Page(folio, i) for i in range(PTRS_PER_PTE)]
+        folio._mapcount += PTRS_PER_PTE - 1
+        folio_get(folio, PTRS_PER_PTE - 1)
+
+    def replace(self, addr: int, old: Folio, new: Folio) -> None:
+        """``remove_migration_pte()``: the entry mapping *old* at *addr* (its
+        base if huge) maps the same page of *new*; counts move with the caller."""
+        entry = self._pmds[addr >> PMD_SHIFT]
+        if type(entry) is Folio:
+            for idx in range(addr >> PMD_SHIFT, (addr + old.size) >> PMD_SHIFT):
+                self._pmds[idx] = new
+            return
+        assert isinstance(entry, list)
+        page = entry[pte_index(addr)]
+        assert page is not None and page.folio is old
+        entry[pte_index(addr)] = Page(new, page.index)
+
+    def is_huge(self, addr: int) -> bool:
+        """A PMD maps *addr*."""
+        return type(self._pmds.get(addr >> PMD_SHIFT)) is Folio
+
+    def mapped(self) -> Iterator[tuple[int, Page]]:
+        """Every (address, page) mapped, in address order."""
+        for idx in sorted(self._pmds):
+            entry = self._pmds[idx]
+            if type(entry) is Folio:
+                base = (idx << PMD_SHIFT) & ~(entry.size - 1)
+                for a in range(idx << PMD_SHIFT, (idx + 1) << PMD_SHIFT, PAGE_SIZE):
+                    yield a, Page(entry, (a - base) >> PAGE_SHIFT)
+            else:
+                assert isinstance(entry, list)
+                for i, page in enumerate(entry):
+                    if page is not None:
+                        yield (idx << PMD_SHIFT) + (i << PAGE_SHIFT), page
+
+    def entries(self) -> Iterator[tuple[int, Folio | Page]]:
+        """Every entry once, in address order: (base, folio) for a huge
+        mapping, (address, page) for a PTE."""
+        seen: Folio | None = None
+        for idx in sorted(self._pmds):
+            entry = self._pmds[idx]
+            if type(entry) is Folio:
+                if entry is not seen:
+                    seen = entry
+                    yield (idx << PMD_SHIFT) & ~(entry.size - 1), entry
+            else:
+                assert isinstance(entry, list)
+                for i, page in enumerate(entry):
+                    if page is not None:
+                        yield (idx << PMD_SHIFT) + (i << PAGE_SHIFT), page

@@ -1,0 +1,1 @@
+"""Tools a user runs on their own code; they ship in the wheel."""
