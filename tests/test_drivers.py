@@ -153,6 +153,36 @@ def test_expect_error_needs_the_errno() -> None:
         user.expect_error(errno.EFAULT, lambda: None)
 
 
+def test_a_site_must_say_where_it_was_checked(tmp_path: Path) -> None:
+    """No kernel version, one with no recorded source, or no file read in it is
+    refused; a site whose files are all gone in that version is marked so."""
+    from pinapi._drivers import _site
+
+    fields = 'SUBSYSTEM = "misc/mic/scif"\nKERNEL_FILES = ("drivers/misc/mic/scif/scif_rma.c",)\n'
+    fields += 'FUNCTIONS = ("__scif_pin_pages",)\nCASE = 2\nAPI = "pin+FOLL_LONGTERM"\nCONTAINER = "array"\n'
+    fields += 'RELEASE = "unpin_user_pages_dirty_lock"\nJUDGEMENT = ""\n'
+    for i, (checked_in, checked, ok) in enumerate([
+        ("6.12", '{"drivers/misc/mic/scif/scif_rma.c": ()}', False),
+        ("v6.13", '{"drivers/misc/mic/scif/scif_rma.c": ()}', False),
+        ("v6.12.117", "{}", False),
+        ("v6.12.117", '{"drivers/misc/mic/scif/scif_rma.c": ()}', True),
+    ]):  # fmt: skip
+        path = tmp_path / f"site_{i}.py"
+        path.write_text(f'"""A call site."""\n\n{fields}CHECKED_IN = "{checked_in}"\nCHECKED = {checked}\n')
+        if ok:
+            assert _site(path).gone
+        else:
+            with pytest.raises(ValueError, match="checked in"):
+                _site(path)
+
+
+def test_every_site_was_checked_in_one_kernel() -> None:
+    """The corpus was re-read against one kernel; the gone ones are the two the kernel removed."""
+    sites = call_sites()
+    assert len({s.checked_in for s in sites}) == 1
+    assert {s.module for s in sites if s.gone} == {"media_videobuf", "scif_rma"}
+
+
 # -- before and after ---------------------------------------------------------------
 BEFORE = sorted((ROOT / "examples" / "misuse" / "before").glob("before_*.py"))
 MARKERS = re.compile(r"  # (type|pyright): ignore\[[^]]*\]")
@@ -198,11 +228,12 @@ def test_a_case_with_the_wrong_api_is_refused(tmp_path: Path) -> None:
 
     fields = 'SUBSYSTEM = "kernel/futex"\nKERNEL_FILES = ("kernel/futex.c",)\nFUNCTIONS = ("get_futex_key",)\n'
     fields += 'CONTAINER = "single page"\nRELEASE = "unpin_user_page"\nJUDGEMENT = ""\n'
+    fields += 'CHECKED_IN = "v6.12.117"\nCHECKED = {"kernel/futex/core.c": ("get_futex_key",)}\n'
     for case, api, ok in [(4, "pin", False), (2, "plain reference", False), (4, "plain reference", True)]:
         path = tmp_path / f"site_{case}_{api.replace(' ', '_')}.py"
         path.write_text(f'"""A call site."""\n\n{fields}CASE = {case}\nAPI = "{api}"\n')
         if ok:
-            assert _site(path).loc == 8
+            assert _site(path).loc == 10
         else:
             with pytest.raises(ValueError, match=f"case {case} does not take API '{api}'"):
                 _site(path)

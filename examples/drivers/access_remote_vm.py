@@ -8,8 +8,10 @@ copy_from_user_page(), and put_page()s it.
 
 By the rst's text this is case 5 (a plain reference written through is the
 bug pins exist for), so here a pin on the target mm, FOLL_FORCE as ptrace
-has, dirtied on write. The kernel still takes a plain reference
-(get_user_page_vma_remote() since 6.5): short-lived and ptrace-only.
+has, dirtied on write. The kernel still takes a plain reference,
+short-lived and ptrace-only: in 6.12.117 __access_remote_vm() gets each page
+with get_user_page_vma_remote(), set_page_dirty_lock()s it after a write and
+drops it with unmap_and_put_page().
 
 Short result: the copy stops at the first page it cannot get and returns the
 length done (the VM_IO ``vm_ops->access`` fallback is not modelled).
@@ -31,7 +33,9 @@ CASE: Final = 5
 API: Final = "pin"
 CONTAINER: Final = "single page"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "case 5 by the rst's text, yet the kernel never converted it"
+JUDGEMENT: Final = "case 5 by the rst's text, yet the kernel has not converted it (plain references in 6.12.117)"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"mm/memory.c": ("__access_remote_vm", "access_process_vm")}
 
 
 def access_remote_vm(mm: MM, addr: int, buf: bytearray, write: bool) -> int:

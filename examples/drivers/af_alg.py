@@ -8,9 +8,11 @@ and algif_aead from them; af_alg_free_sg() put_page()s them, never dirtying.
 
 Case 1: short-lived DMA or CPU writes into user pages: a pin. The natural
 shape is the iterator's bio_vecs, so ``get_user_bvec()`` and
-``put_user_bvec()``, dirtied since the engine wrote. (The kernel moved to
-iov_iter_extract_pages() with unpin_user_page() around 6.4, and later to
-extract_iter_to_sg().)
+``put_user_bvec()``, dirtied since the engine wrote. In 6.12.117
+af_alg_make_sg() is gone: af_alg_get_rsgl() fills each RX SGL with
+extract_iter_to_sg() (pins for a user-backed iterator, which
+iov_iter_extract_will_pin() records), and af_alg_free_sg()
+unpin_user_page()s every entry, still without dirtying.
 
 Short result: accepted: af_alg_make_sg() takes at most ALG_MAX_PAGES pages and
 af_alg_get_rsgl() loops for the rest; each step here is one all-or-nothing
@@ -30,7 +32,12 @@ CASE: Final = 1
 API: Final = "bvec"
 CONTAINER: Final = "bvec"
 RELEASE: Final = "put_user_bvec"
-JUDGEMENT: Final = ""
+JUDGEMENT: Final = (
+    "the engine writes the RX pages, so their release dirties here; 6.12.117's af_alg_free_sg() unpins "
+    "them undirtied"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"crypto/af_alg.c": ("af_alg_get_rsgl", "af_alg_free_sg")}
 
 ALG_MAX_PAGES: Final = 2
 

@@ -9,7 +9,9 @@ pages the read path looked up, not GUP'd ones.
 
 Case 4 (struct page only: dirty and drop), so a plain reference: the series'
 conversion of this helper to put_user_pages() would have been wrong, and the
-kernel kept put_page(). The model takes the references with
+kernel kept put_page(): in 6.12.117 the file still has no GUP call and
+ceph_put_page_vector() still set_page_dirty_lock()s (if asked) and
+put_page()s each page. The model takes the references with
 ``get_user_pages_remote()``, as the read path's lookup would.
 
 Short result: a partial vector is released as it is.
@@ -29,6 +31,8 @@ API: Final = "plain reference"
 CONTAINER: Final = "pagevec"
 RELEASE: Final = "put_page"
 JUDGEMENT: Final = "no GUP left in 5.3: the pages are not GUP'd, so put_user_pages() was wrong here"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"net/ceph/pagevec.c": ("ceph_put_page_vector",)}
 
 
 def ceph_put_page_vector(pages: list[Page], dirty: bool) -> None:

@@ -7,8 +7,11 @@ with FOLL_FORCE | FOLL_DUMP | FOLL_GET), kmap the page, dump_emit() it and
 put_page() it; no page leaves a hole (dump_skip()).
 
 The CPU reads the page's data, for an instant. pin_user_pages.rst names
-writes (case 5), not reads, and the kernel kept a plain reference (from about 5.10
-in dump_user_range(), fs/coredump.c). The contract gives data access of either
+writes (case 5), not reads, and the kernel kept a plain reference: in
+6.12.117 elf_core_dump() and elf_fdpic_core_dump() call dump_user_range()
+(fs/coredump.c), which takes each page with get_dump_page() (still FOLL_FORCE
+| FOLL_DUMP | FOLL_GET), copies it into a bounce page and put_page()s it.
+The contract gives data access of either
 direction only to a pin, so here a short read-only pin with FOLL_FORCE.
 
 Short result: one page; none is a hole in the dump.
@@ -30,6 +33,13 @@ API: Final = "pin"
 CONTAINER: Final = "single page"
 RELEASE: Final = "unpin_user_page"
 JUDGEMENT: Final = "a CPU read, which the rst cases do not name; the kernel kept get_dump_page() + put_page()"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "fs/binfmt_elf.c": ("elf_core_dump",),
+    "fs/binfmt_elf_fdpic.c": ("elf_fdpic_core_dump",),
+    "fs/coredump.c": ("dump_user_range",),
+    "mm/gup.c": ("get_dump_page",),
+}
 
 
 def dump_user_range(mm: MM, start: int, length: int) -> list[bytes | None]:

@@ -6,11 +6,12 @@ page array (``get_user_pages_fast()`` in a loop, FOLL_WRITE unless read-only),
 turns it into an sg table for the GPU's DMA, and
 etnaviv_gem_userptr_release() drops the array with ``release_pages()``.
 
-Case 2: long-lived DMA with no MMU notifier, so a pin with FOLL_LONGTERM. The
-kernel got there in steps: pin_user_pages_fast() in 2020, FOLL_LONGTERM
-later, FOLL_FORCE dropped in 6.2. The 2019 release never dirtied the pages;
-the GPU writes them, so the release here dirties what a writable object may
-have been written.
+Case 2: long-lived DMA with no MMU notifier, so a pin with FOLL_LONGTERM,
+where the kernel went: in 6.12.117 etnaviv_gem_userptr_get_pages() loops
+pin_user_pages_fast() with FOLL_LONGTERM (FOLL_WRITE unless read-only, no
+FOLL_FORCE). Its release, etnaviv_gem_userptr_release(), is
+unpin_user_pages(), undirtied as in 2019; the GPU writes the pages, so the
+release here dirties what a writable object may have been written.
 
 Short result: the kernel loop re-asks for the rest and on error releases
 what it has. ``vaddr_pin_pages()`` is all or nothing, so one call either
@@ -34,7 +35,11 @@ CASE: Final = 2
 API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = ""
+JUDGEMENT: Final = "the GPU writes a writable object, so its release dirties here; 6.12.117 unpins it undirtied"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "drivers/gpu/drm/etnaviv/etnaviv_gem.c": ("etnaviv_gem_userptr_get_pages", "etnaviv_gem_userptr_release"),
+}
 
 
 class UserptrObject:

@@ -9,9 +9,12 @@ i915_gem_userptr_put_pages() walks it: ``set_page_dirty()``,
 ``mark_page_accessed()``, ``put_page()``.
 
 Case 3 in 2019 (the notifier), yet the device writes page data and the driver
-dirties it, which the contract gives only to a pin. The kernel's later
-userptr rework (around 5.13) agrees: pin_user_pages_fast() without
-FOLL_LONGTERM, notifier kept. So here: a pin, released on invalidate or
+dirties it, which the contract gives only to a pin. The kernel agrees: in
+6.12.117 the worker is gone, i915_gem_object_userptr_submit_init() loops
+pin_user_pages_fast() without FOLL_LONGTERM under an mmu_interval_notifier,
+i915_gem_userptr_put_pages() set_page_dirty()s (under trylock_page()) and
+marks each page accessed, and the last i915_gem_object_userptr_drop_ref()
+unpin_user_pages() them. So here: a pin, released on invalidate or
 put_pages, dirtied.
 
 Short result: a short fast GUP falls back to the worker; an error path
@@ -35,7 +38,15 @@ CASE: Final = 1
 API: Final = "pin"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "case 3 in 2019 (MMU notifier), but the GPU writes data: pinned without FOLL_LONGTERM, as since ~5.13"
+JUDGEMENT: Final = (
+    "case 3 in 2019 (MMU notifier), but the GPU writes data: pinned without FOLL_LONGTERM, as in 6.12.117"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "drivers/gpu/drm/i915/gem/i915_gem_userptr.c": (
+        "i915_gem_object_userptr_submit_init", "i915_gem_userptr_put_pages", "i915_gem_object_userptr_drop_ref",
+    ),
+}
 
 
 class UserptrObject:

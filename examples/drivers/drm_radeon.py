@@ -10,8 +10,10 @@ table and DMA-maps it; radeon_ttm_tt_unpin_userptr() walks the sg:
 Case 3 by the notifier, but the GPU writes page data, which the contract
 gives only to a pin: here a pin without FOLL_LONGTERM (the notifier bounds
 it). This is the call site whose 2020 review (Daniel Vetter: "not case 2 ...
-has a mmu notifier") led to case 5 being added to pin_user_pages.rst; the
-kernel still uses get_user_pages() here.
+has a mmu notifier") led to case 5 being added to pin_user_pages.rst. In
+6.12.117 radeon_ttm_tt_pin_userptr() still uses get_user_pages()
+(release_pages() on error) and radeon_ttm_tt_unpin_userptr() still
+set_page_dirty()s, mark_page_accessed()s and put_page()s.
 
 Short result: the kernel loop re-asks for the rest; an error releases the
 pages got so far. All-or-nothing here.
@@ -33,7 +35,9 @@ CASE: Final = 1
 API: Final = "pin"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "case 3 by its notifier, but the GPU writes data: pinned here; upstream still uses get_user_pages"
+JUDGEMENT: Final = "case 3 by its notifier, but the GPU writes data: pinned here; 6.12.117 still uses get_user_pages"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/gpu/drm/radeon/radeon_ttm.c": ("radeon_ttm_tt_pin_userptr", "radeon_ttm_tt_unpin_userptr")}
 
 RADEON_GEM_USERPTR_READONLY: Final = 1
 

@@ -8,17 +8,18 @@ strings in; put_arg_page() put_page()s it.
 
 The CPU writes page data, which is case 5 by the letter of the rst. The
 kernel kept a plain reference: the mm is not yet visible to anyone, so
-nothing can race with the copy. The contract lets only a pin carry data, so
-here a short pin on the new mm, written with ``memcpy_to_page()``.
+nothing can race with the copy. In 6.12.117 get_arg_page() calls
+get_user_pages_remote() with FOLL_WRITE for a write and no FOLL_FORCE, and
+put_arg_page() is put_page(). The contract lets only a pin carry data, so
+here a short FOLL_WRITE pin on the new mm, without FOLL_FORCE as in 6.12.117,
+written with ``memcpy_to_page()``.
 
 Short result: one page; none is E2BIG / EFAULT.
 """
 
 from typing import Final
 
-from pinapi import (
-    MM, PAGE_SIZE, FOLL_FORCE, FOLL_WRITE, VaddrPin, memcpy_to_page, unpin_user_page, vaddr_pin_pages,
-)  # fmt: skip
+from pinapi import MM, PAGE_SIZE, FOLL_WRITE, VaddrPin, memcpy_to_page, unpin_user_page, vaddr_pin_pages
 
 from ._user import user_buffer
 
@@ -29,7 +30,12 @@ CASE: Final = 5
 API: Final = "pin"
 CONTAINER: Final = "single page"
 RELEASE: Final = "unpin_user_page"
-JUDGEMENT: Final = "case 5 by the letter; the kernel kept FOLL_GET since the new mm is private to execve"
+JUDGEMENT: Final = (
+    "case 5 by the letter; the kernel kept FOLL_GET (get_user_pages_remote() in 6.12.117) since the new "
+    "mm is private to execve"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"fs/exec.c": ("get_arg_page", "put_arg_page", "copy_strings")}
 
 
 def copy_strings(bprm_mm: MM, p: int, strings: list[bytes]) -> int:
@@ -40,7 +46,7 @@ def copy_strings(bprm_mm: MM, p: int, strings: list[bytes]) -> int:
         pos = p
         while data:
             offset = pos % PAGE_SIZE
-            (page,) = vaddr_pin_pages(pos - offset, 1, FOLL_FORCE | FOLL_WRITE, VaddrPin(mm=bprm_mm))
+            (page,) = vaddr_pin_pages(pos - offset, 1, FOLL_WRITE, VaddrPin(mm=bprm_mm))
             n = min(len(data), PAGE_SIZE - offset)
             memcpy_to_page(page, offset, data[:n])
             unpin_user_page(page)  # put_arg_page()

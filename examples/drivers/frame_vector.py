@@ -6,9 +6,11 @@ mm/frame_vector.c: get_vaddr_frames() fills a ``struct frame_vector`` with
 put_vaddr_frames() put_page()s each page when it took references.
 
 Case 2: the device DMAs into the buffer for as long as it is queued, so a pin
-with FOLL_LONGTERM, which is where the kernel went (pin_user_pages_locked()
-in 2020, then FOLL_LONGTERM, the file moved to videobuf2 and the pfn path
-dropped). The release is unpin_user_pages(), undirtied, as in the kernel.
+with FOLL_LONGTERM, which is where the kernel went: in 6.12.117
+mm/frame_vector.c is gone, and get_vaddr_frames() in
+drivers/media/common/videobuf2/frame_vector.c calls pin_user_pages_fast()
+with FOLL_LONGTERM (FOLL_WRITE when writing), with no pfn-only path left. The release is unpin_user_pages(), undirtied, as in
+put_vaddr_frames().
 
 Short result: a partial count is returned and vb2_create_framevec() treats
 ``ret != nr`` as an error and releases it.
@@ -28,6 +30,12 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "mm/frame_vector.c": (),
+    "drivers/media/common/videobuf2/frame_vector.c": ("get_vaddr_frames", "put_vaddr_frames"),
+    "drivers/media/common/videobuf2/videobuf2-memops.c": ("vb2_create_framevec",),
+}
 
 
 class FrameVector:

@@ -6,12 +6,13 @@ drivers/virt/fsl_hypervisor.c: ioctl_memcpy() takes the local buffer with
 FOLL_WRITE : 0, pages)``, builds an ``fh_sg_list`` of physical addresses for
 fh_partition_memcpy(), then put_page()s each page.
 
-Case 1: a pin for the ioctl. The kernel never converted this file (still
-get_user_pages_fast() + put_page()); a pin is what the contract requires of
-a page whose data the hypervisor writes, and the release dirties it.
+Case 1: a pin for the ioctl. The kernel has not converted this file: in
+6.12.117 ioctl_memcpy() still takes get_user_pages_fast() references and
+put_page()s them, undirtied. A pin is what the contract requires of a page
+whose data the hypervisor writes, and the release dirties it.
 
 Short result: 5.3 jumped to the exit without setting an error, returning
-success for a partial copy (fixed in 2020 with ``-EFAULT``); here the pin
+success for a partial copy (6.12.117 fails it with ``-EFAULT``); here the pin
 either covers the buffer or raises.
 """
 
@@ -29,7 +30,9 @@ CASE: Final = 1
 API: Final = "pin"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "upstream never converted it (get_user_pages_fast + put_page to this day)"
+JUDGEMENT: Final = "the kernel has not converted it (get_user_pages_fast + put_page, undirtied, in 6.12.117)"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/virt/fsl_hypervisor.c": ("ioctl_memcpy",)}
 
 
 def ioctl_memcpy(local_vaddr: int, count: int, to_local: bool, owner: VaddrPin) -> None:

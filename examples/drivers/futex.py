@@ -8,9 +8,13 @@ inode to build the key, and put_page()s it before returning.
 
 Case 4: only ``struct page`` is used, never the page's data (the futex value
 is read with get_user() through the mapping): a plain reference, as the
-kernel still does. Only private mappings are modelled: their key is (mm,
-address), once the page shows the address is backed; a shared mapping's key
-(inode, page index) would come from the same page.
+kernel still does. In 6.12.117 (kernel/futex/core.c) get_futex_key() takes
+the page only for a FLAGS_SHARED futex, reads its folio's mapping and drops it
+with folio_put(); a private futex's key is (mm, address) with no page taken,
+as it already was in 2019. Only private mappings are modelled, and the model
+still takes the page for their key, as the shared path would, so that the
+call site is there to check; a shared mapping's key (inode, page index) would
+come from the same page.
 
 Short result: one page; none is EFAULT.
 """
@@ -29,7 +33,9 @@ CASE: Final = 4
 API: Final = "plain reference"
 CONTAINER: Final = "single page"
 RELEASE: Final = "put_page"
-JUDGEMENT: Final = ""
+JUDGEMENT: Final = "a page is taken here for a private futex's key; 6.12.117 takes one only for FLAGS_SHARED futexes"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"kernel/futex.c": (), "kernel/futex/core.c": ("get_futex_key",)}
 
 def get_futex_key(mm: MM, uaddr: int, ro: bool = False) -> tuple[MM, int]:
     """The key of a private futex; EFAULT if nothing can back *uaddr*."""

@@ -6,8 +6,10 @@ with ``get_user_pages_fast(data & PAGE_MASK, nr, write ? FOLL_WRITE : 0)`` and
 builds a DMA list; genwqe_user_vunmap() / genwqe_free_user_pages() do
 ``set_page_dirty_lock()`` when writable, then ``put_page()``.
 
-Case 1 for a request's buffers (a pin). The kernel kept one helper for
-PIN_MEM too and never added FOLL_LONGTERM (pin_user_pages_fast()).
+Case 1 for a request's buffers (a pin). In 6.12.117 genwqe_user_vmap() still
+serves GENWQE_PIN_MEM (genwqe_pin_mem()) too and calls pin_user_pages_fast()
+without FOLL_LONGTERM; genwqe_user_vunmap() releases with
+unpin_user_pages_dirty_lock(..., m->write).
 
 Short result: ``rc < nr_pages`` freed the partial pages and returned EFAULT.
 """
@@ -27,6 +29,11 @@ API: Final = "pin"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = "per-request buffers are case 1; GENWQE_PIN_MEM holds the same kind long-term without FOLL_LONGTERM"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "drivers/misc/genwqe/card_utils.c": ("genwqe_user_vmap", "genwqe_user_vunmap"),
+    "drivers/misc/genwqe/card_dev.c": ("genwqe_pin_mem",),
+}
 
 
 class DmaMapping:

@@ -7,9 +7,10 @@ pin_user_pages() (a name the kernel API took later) calls
 release_user_pages() in transfer_max_buffers() does ``set_page_dirty()`` when
 the emulator wrote and consumed data, then ``put_page()``.
 
-Case 1: short-lived DMA-like access, a pin without FOLL_LONGTERM, as in the
-5.6 conversion (``unpin_user_pages_dirty_lock(pages, n, !is_write &&
-consumed > 0)``).
+Case 1: short-lived DMA-like access, a pin without FOLL_LONGTERM, as in
+6.12.117: the driver's pinning function is now goldfish_pin_pages(), calling
+pin_user_pages_fast(), and transfer_max_buffers() releases with
+``unpin_user_pages_dirty_lock(pages, n, !is_write && consumed > 0)``.
 
 Short result: accepted; the transfer is truncated to the pages pinned. Here
 the pipe asks for what it can take (at most MAX_BUFFERS_PER_COMMAND pages)
@@ -30,6 +31,8 @@ API: Final = "pin"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/platform/goldfish/goldfish_pipe.c": ("goldfish_pin_pages", "transfer_max_buffers")}
 
 MAX_BUFFERS_PER_COMMAND: Final = 2
 

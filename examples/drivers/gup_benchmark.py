@@ -6,9 +6,11 @@ get_user_pages() (optionally FOLL_LONGTERM), then put_page()s the whole array
 and reports both times.
 
 Case 4: test code that touches no page data: plain references, released with
-``release_pages()``. (Since 5.7 it also times pins: PIN_FAST_BENCHMARK,
-PIN_LONGTERM_BENCHMARK; renamed mm/gup_test.c in 5.11. The long-term variant
-of the 2019 get test is a pin now, so it is not modelled here.)
+``release_pages()``. (In 6.12.117 the file is mm/gup_test.c: __gup_test_ioctl()
+also times pins, PIN_FAST_BENCHMARK and PIN_LONGTERM_BENCHMARK, released with
+unpin_user_pages(), and put_back_pages() put_page()s the GUP test's pages one
+by one. The long-term variant of the 2019 get test is a pin now, so it is not
+modelled here.)
 
 Short result: partial batches are accepted and the walk goes on; a call that
 gets nothing ends it.
@@ -29,6 +31,8 @@ API: Final = "plain reference"
 CONTAINER: Final = "array"
 RELEASE: Final = "release_pages"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"mm/gup_benchmark.c": (), "mm/gup_test.c": ("__gup_test_ioctl", "put_back_pages")}
 
 
 def gup_benchmark(mm: MM, addr: int, size: int, nr_pages_per_call: int, write: bool) -> tuple[int, float, float]:

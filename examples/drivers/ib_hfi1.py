@@ -7,8 +7,9 @@ writable); hfi1_release_user_pages() releases it with
 ``put_user_pages_dirty_lock(p, npages, dirty)`` (in the series for patch 01's
 ``make_dirty`` argument only).
 
-Case 2: long-lived DMA, pin with FOLL_LONGTERM (pin_user_pages_fast() since
-5.6, the release unpin_user_pages_dirty_lock()).
+Case 2: long-lived DMA, pin with FOLL_LONGTERM, as in 6.12.117:
+hfi1_acquire_user_pages() calls pin_user_pages_fast() with FOLL_LONGTERM and
+hfi1_release_user_pages() unpin_user_pages_dirty_lock().
 
 Short result: the helper returns a partial count and its callers treat
 ``pinned != npages`` as an error, unpinning the partial pages; an
@@ -30,6 +31,8 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/infiniband/hw/hfi1/user_pages.c": ("hfi1_acquire_user_pages", "hfi1_release_user_pages")}
 
 
 def hfi1_acquire_user_pages(vaddr: int, npages: int, writable: bool, owner: VaddrPin) -> PinnedPages:

@@ -6,20 +6,21 @@ drivers/infiniband/hw/qib/qib_user_pages.c: qib_get_user_pages() loops
 array is full; qib_release_user_pages() calls
 ``put_user_pages_dirty_lock(p, n, dirty)`` (patch 01's ``make_dirty``).
 
-Case 2: pin with FOLL_LONGTERM (pin_user_pages() since 5.6). Each TID update
-pins one page here, as qib_tid_update() does per TID entry; the release dirties
-them, since the chip wrote.
+Case 2: pin with FOLL_LONGTERM. In 6.12.117 qib_get_user_pages() loops
+pin_user_pages() with FOLL_LONGTERM | FOLL_WRITE (no FOLL_FORCE) and
+__qib_release_user_pages() is unpin_user_pages_dirty_lock(). qib_tid_update()
+(qib_file_ops.c) pins all the pages of one update with a single
+qib_get_user_pages() call, and qib_tid_free() releases them one TID (one
+page) at a time, dirtied, since the chip wrote. So here: one pin per update,
+without FOLL_FORCE, released page by page.
 
 Short result: the kernel loop re-asks for the rest and on error releases what
-it got; one all-or-nothing pin per TID needs neither.
+it got, undirtied; one all-or-nothing pin per update needs neither.
 """
 
 from typing import Final
 
-from pinapi import (
-    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, VaddrPin, unpin_user_pages_dirty_lock,
-    vaddr_pin_pages,
-)  # fmt: skip
+from pinapi import FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
 
 from ._user import dma_write, user_buffer
 
@@ -31,21 +32,27 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "drivers/infiniband/hw/qib/qib_user_pages.c": ("qib_get_user_pages", "__qib_release_user_pages"),
+    "drivers/infiniband/hw/qib/qib_file_ops.c": ("qib_tid_update", "qib_tid_free"),
+}
 
 
-def qib_tid_update(vaddr: int, tidcnt: int, owner: VaddrPin) -> list[PinnedPage]:
-    """Pin one page per expected-receive TID."""
-    flags = FOLL_LONGTERM | FOLL_WRITE | FOLL_FORCE
-    return [vaddr_pin_pages(vaddr + i * PAGE_SIZE, 1, flags, owner)[0] for i in range(tidcnt)]
+def qib_tid_update(vaddr: int, tidcnt: int, owner: VaddrPin) -> PinnedPages:
+    """Pin the pages of one expected-receive update, one page per TID."""
+    return vaddr_pin_pages(vaddr, tidcnt, FOLL_LONGTERM | FOLL_WRITE, owner)
 
 
-def qib_release_user_pages(pages: list[PinnedPage]) -> None:
-    unpin_user_pages_dirty_lock(pages, make_dirty=True)
+def qib_tid_free(tids: PinnedPages, tid: int) -> None:
+    """Free one TID: release its page, dirtied (qib_release_user_pages(&p, 1))."""
+    unpin_user_pages_dirty_lock([tids[tid]], make_dirty=True)
 
 
 def scenario() -> None:
     with user_buffer("qib", 4) as buf:
         tids = qib_tid_update(buf.addr, 4, buf.owner)
         dma_write(tids, b"tid")
-        qib_release_user_pages(tids)
+        for tid in range(len(tids)):
+            qib_tid_free(tids, tid)
         buf.expect_stamped(b"tid", range(4))

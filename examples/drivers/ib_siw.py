@@ -9,8 +9,12 @@ series for patch 01's ``make_dirty``). The rx path kmaps the pages and copies
 received data into them.
 
 Case 2, and case 5 as well, since the kernel CPU writes the data: either way
-a pin, with FOLL_LONGTERM for the lifetime (pin_user_pages() since 5.6). The
-copy goes through ``memcpy_to_page()`` on the pin.
+a pin, with FOLL_LONGTERM for the lifetime. In 6.12.117 siw_umem_get() no
+longer pins by itself: it takes the region with ib_umem_get() (FOLL_LONGTERM
+pins, see ib_umem) and fills its page chunks from the umem's sg table;
+siw_umem_release() is ib_umem_release(), which dirties a writable region, and
+siw_free_plist() is gone. The copy goes through ``memcpy_to_page()`` on the
+pin.
 
 Short result: partial batches continue the loop; an error releases the whole
 umem undirtied.
@@ -33,6 +37,11 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = "the CPU writes the data (case 5) of a long-lived registration (case 2): a long-term pin"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "drivers/infiniband/sw/siw/siw_mem.c": ("siw_umem_get", "siw_umem_release"),
+    "drivers/infiniband/core/umem.c": ("ib_umem_get", "ib_umem_release"),
+}
 
 CHUNK_PAGES: Final = 2
 

@@ -9,7 +9,10 @@ the region was writable and the device may have written (in 2019
 ``put_user_pages_dirty_lock(&page, 1, umem->writable && dirty)``: the file is
 in the series only for patch 01's new ``make_dirty`` argument).
 
-Case 2, the textbook one: pin with FOLL_LONGTERM, as the kernel has since 5.6.
+Case 2, the textbook one: pin with FOLL_LONGTERM, as in 6.12.117:
+ib_umem_get() loops pin_user_pages_fast() with FOLL_LONGTERM (FOLL_WRITE if
+writable), and __ib_umem_release() unpins each sg entry with
+unpin_user_page_range_dirty_lock().
 
 Short result: the kernel accepts partial chunks and asks for the rest; an
 error releases every chunk pinned so far, undirtied. Here each chunk is one
@@ -34,6 +37,8 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/infiniband/core/umem.c": ("ib_umem_get", "__ib_umem_release")}
 
 CHUNK: Final = 2  # pages per GUP call (PAGE_SIZE / sizeof(struct page *) in the kernel)
 

@@ -6,7 +6,9 @@ drivers/infiniband/hw/usnic/usnic_uiom.c: usnic_uiom_get_pages() loops
 list; usnic_uiom_put_pages() walks every chunk and releases each page with
 ``put_user_pages_dirty_lock(&page, 1, dirty)`` (patch 01's ``make_dirty``).
 
-Case 2: pin with FOLL_LONGTERM (pin_user_pages() since 5.6).
+Case 2: pin with FOLL_LONGTERM, as in 6.12.117: usnic_uiom_get_pages() loops
+pin_user_pages() with FOLL_LONGTERM and usnic_uiom_put_pages() calls
+``unpin_user_pages_dirty_lock(&page, 1, dirty)``.
 
 Short result: partial batches continue the loop; an error releases every
 chunk so far. Here a chunk is one all-or-nothing pin.
@@ -29,6 +31,8 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/infiniband/hw/usnic/usnic_uiom.c": ("usnic_uiom_get_pages", "usnic_uiom_put_pages")}
 
 CHUNK_PAGES: Final = 2
 

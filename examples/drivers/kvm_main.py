@@ -9,7 +9,10 @@ the SPTE when the host mapping changes.
 
 Case 3: an MMU notifier keeps KVM in step with the host page tables, and KVM
 itself never touches the page's data, only its pfn: a plain reference. The
-kernel never pinned here. (Converting kvm_release_pfn_clean() to
+kernel does not pin here: in 6.12.117 hva_to_pfn_slow() still calls
+get_user_pages_unlocked() and retries for a writable page with
+get_user_page_fast_only(), and kvm_release_pfn_clean() goes through
+kvm_release_page_clean() to put_page(). (Converting kvm_release_pfn_clean() to
 put_user_page() was wrong twice over: its pfns need not come from GUP.)
 
 Short result: one page; no page means the fault fails (KVM_PFN_ERR_FAULT).
@@ -29,6 +32,8 @@ API: Final = "plain reference"
 CONTAINER: Final = "single page"
 RELEASE: Final = "put_page"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"virt/kvm/kvm_main.c": ("hva_to_pfn_slow", "kvm_release_pfn_clean", "kvm_release_page_clean")}
 
 KVM_PFN_ERR_FAULT: Final = -1
 

@@ -9,9 +9,16 @@ svm_register_enc_region() (KVM_MEMORY_ENCRYPT_REG_REGION) keeps its pages
 until unregister or VM destroy.
 
 Case 1 for the ioctls (a pin) and case 2 for the registered region (a pin with
-FOLL_LONGTERM). The kernel converted to pin_user_pages_fast() (~5.9) and in
-2025 passed FOLL_LONGTERM from the register_region caller only, as here.
-The firmware writes the encrypted data back, so the release dirties.
+FOLL_LONGTERM). In 6.12.117 the code is in arch/x86/kvm/svm/sev.c:
+sev_pin_memory() passes its caller's flags to pin_user_pages_fast();
+sev_launch_update_data() passes FOLL_WRITE and set_page_dirty_lock()s every
+page before sev_unpin_memory(), which is unpin_user_pages(), undirtied; and
+sev_mem_enc_register_region() (svm_register_enc_region() in 2019) passes
+FOLL_LONGTERM alone, noting that KVM does not write through those pins. (A
+mainline copy after 6.12 still passed FOLL_WRITE | FOLL_LONGTERM there.)
+Here every pin asks for FOLL_WRITE and every release dirties, the registered
+region's too, since the scenario has the guest's writes land through the
+region's pins.
 
 Short result: ``npinned != npages`` released the partial pages and failed with
 ENOMEM; an all-or-nothing pin has nothing partial to release.
@@ -30,7 +37,18 @@ CASE: Final = 1
 API: Final = "pin"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "one helper serves per-ioctl pins (case 1) and registered regions (case 2, FOLL_LONGTERM)"
+JUDGEMENT: Final = (
+    "one helper serves per-ioctl pins (case 1) and registered regions (case 2, FOLL_LONGTERM); the region "
+    "is pinned FOLL_WRITE and dirtied on release here, while 6.12.117 pins it without FOLL_WRITE and "
+    "unpins it undirtied"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "arch/x86/kvm/svm.c": (),
+    "arch/x86/kvm/svm/sev.c": (
+        "sev_pin_memory", "sev_unpin_memory", "sev_launch_update_data", "sev_mem_enc_register_region",
+    ),
+}
 
 
 def sev_pin_memory(uaddr: int, npages: int, longterm: bool, owner: VaddrPin) -> PinnedPages:

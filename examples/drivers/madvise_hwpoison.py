@@ -7,8 +7,12 @@ put_page()d (the line the series changed), otherwise the reference is handed
 to memory_failure() or soft_offline_page().
 
 Case 4: only ``struct page`` (its pfn, its flags) is used: a plain reference,
-as the kernel still does. Here the page is put before the error is
-recorded; the 2019 code handed the reference to memory_failure().
+as the kernel still does. In 6.12.117 madvise_inject_error() takes the page
+with get_user_pages_fast() and hands the reference to memory_failure() or
+soft_offline_page() (MF_COUNT_INCREASED), as in 2019; the put of an already
+poisoned page, the line the series changed, is no longer in this function.
+Here the page is put before the error is recorded, since memory_failure()'s
+part is not modelled.
 
 Short result: one page; none is the error.
 """
@@ -27,7 +31,12 @@ CASE: Final = 4
 API: Final = "plain reference"
 CONTAINER: Final = "single page"
 RELEASE: Final = "put_page"
-JUDGEMENT: Final = ""
+JUDGEMENT: Final = (
+    "the reference is put here before the pfn is recorded; 6.12.117 hands it to memory_failure() "
+    "(MF_COUNT_INCREASED)"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"mm/madvise.c": ("madvise_inject_error",)}
 
 
 def madvise_inject_error(mm: MM, start: int, end: int, poisoned: set[int]) -> None:

@@ -8,9 +8,10 @@ pages; ivtv_udma_unmap() put_page()s each, undirtied.
 drivers/media/pci/ivtv/ivtv-yuv.c: ivtv_yuv_prep_user_dma() does the same for
 the Y plane and then the UV plane, in one ``dma->map`` array.
 
-Case 1: short-lived DMA that only reads the pages: a pin, undirtied
-(pin_user_pages_unlocked() in the kernel). The bounce copy reads through the
-pin into a ``KernelPage``.
+Case 1: short-lived DMA that only reads the pages: a pin, undirtied, as in
+6.12.117: ivtv_udma_setup() and ivtv_yuv_prep_user_dma() call
+pin_user_pages_unlocked(), ivtv_udma_unmap() unpin_user_pages(). The bounce
+copy reads through the pin into a ``KernelPage``.
 
 Short result: ivtv_udma_setup() put the partial pages and returned EINVAL;
 ivtv_yuv_prep_user_dma() put the UV pages, then the Y pages, and returned
@@ -35,6 +36,11 @@ API: Final = "pin"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "drivers/media/pci/ivtv/ivtv-udma.c": ("ivtv_udma_setup", "ivtv_udma_unmap"),
+    "drivers/media/pci/ivtv/ivtv-yuv.c": ("ivtv_yuv_prep_user_dma",),
+}
 
 
 def ivtv_udma_fill_sg_list(planes: list[PinnedPages]) -> list[KernelPage]:

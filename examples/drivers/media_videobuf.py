@@ -8,7 +8,9 @@ videobuf_dma_free() put_page()s each page, in 2019 without dirtying.
 
 Case 2: pin with FOLL_LONGTERM. The 2020 conversion also fixed the missing
 dirtying: ``unpin_user_pages_dirty_lock(pages, nr, direction ==
-DMA_FROM_DEVICE)``, as here.
+DMA_FROM_DEVICE)``, as here. The file is gone in 6.12.117
+(drivers/media/v4l2-core/ has no videobuf-*.c left), so that conversion is
+the last kernel state this module can be compared with.
 
 Short result: 5.3 kept the partial count for videobuf_dma_free() to release
 later; an all-or-nothing pin leaves nothing to release.
@@ -31,6 +33,8 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/media/v4l2-core/videobuf-dma-sg.c": ()}
 
 
 class VideobufDmabuf:

@@ -7,9 +7,10 @@ nfs_direct_write_schedule_iovec() take each chunk with
 page in an nfs_page request (which takes its own reference), and drop the
 GUP references at once with nfs_direct_release_pages() (a put_page() loop).
 
-Case 1, the textbook Direct IO case, never converted upstream (still
-iov_iter_get_pages_alloc2() + put_page(); a pin-aware nfs_page series was
-posted in 2026). A chunk is naturally a run of bio_vecs, so here
+Case 1, the textbook Direct IO case, not converted in 6.12.117: both
+schedule functions still take each chunk with iov_iter_get_pages_alloc2() and
+nfs_direct_release_pages() put_page()s it. A chunk is naturally a run of
+bio_vecs, so here
 ``get_user_bvec()`` held until the RPC completes, then ``put_user_bvec()``,
 dirtied for a read.
 
@@ -33,6 +34,12 @@ API: Final = "bvec"
 CONTAINER: Final = "bvec"
 RELEASE: Final = "put_user_bvec"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "fs/nfs/direct.c": (
+        "nfs_direct_read_schedule_iovec", "nfs_direct_write_schedule_iovec", "nfs_direct_release_pages",
+    ),
+}
 
 RSIZE: Final = 2 * PAGE_SIZE
 

@@ -5,8 +5,9 @@ drivers/sbus/char/oradax.c: dax_lock_page() takes each CCB buffer page with
 ``get_user_pages_fast(va, 1, FOLL_WRITE, p)``; dax_unlock_pages() does
 ``set_page_dirty()`` on the output page, then ``put_page()``.
 
-Case 1: a pin without FOLL_LONGTERM, as the 2020 conversion did
-(``unpin_user_pages_dirty_lock(&p, 1, j == OUT)``).
+Case 1: a pin without FOLL_LONGTERM, as in 6.12.117: dax_lock_page() calls
+pin_user_pages_fast() with FOLL_WRITE and dax_unlock_pages()
+``unpin_user_pages_dirty_lock(&p, 1, j == OUT)``.
 
 Short result: one page per call; a failure unlocks the pages taken so far.
 """
@@ -26,6 +27,8 @@ API: Final = "pin"
 CONTAINER: Final = "single page"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = "a CCB's pages stay pinned across syscalls until its completion is dequeued, without FOLL_LONGTERM"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/sbus/char/oradax.c": ("dax_lock_page", "dax_unlock_pages")}
 
 IN: Final = 0
 OUT: Final = 1

@@ -7,8 +7,10 @@ with ``get_user_pages_fast(user_desc->ptr, page_count, FOLL_WRITE,
 page_array)``; orangefs_bufmap_copy_from_iovec() / _to_iter() kmap and copy;
 orangefs_bufmap_unmap() put_page()s each page.
 
-Case 5 (the kernel writes page data) and long-lived (case 2): a long-term pin.
-The kernel's pin_user_pages_fast() has no FOLL_LONGTERM. The copies go
+Case 5 (the kernel writes page data) and long-lived (case 2): a long-term pin,
+dirtied on release. In 6.12.117 orangefs_bufmap_map() calls
+pin_user_pages_fast() with FOLL_WRITE and no FOLL_LONGTERM, and
+orangefs_bufmap_unmap() is unpin_user_pages(), undirtied. The copies go
 through ``memcpy_to_page()`` / ``memcpy_from_page()``.
 
 Short result: a short count SetPageError()'d and put the partial pages and
@@ -31,7 +33,12 @@ CASE: Final = 5
 API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "CPU copies (case 5) into a daemon's long-lived buffer (case 2); the kernel pins without FOLL_LONGTERM"
+JUDGEMENT: Final = (
+    "CPU copies (case 5) into a daemon's long-lived buffer (case 2): a long-term pin, dirtied; 6.12.117 "
+    "pins without FOLL_LONGTERM and unpins undirtied"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"fs/orangefs/orangefs-bufmap.c": ("orangefs_bufmap_map", "orangefs_bufmap_unmap")}
 
 
 class OrangefsBufmap:

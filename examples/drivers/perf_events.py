@@ -6,7 +6,8 @@ kernel/events/core.c: perf_virt_to_phys() takes the page with
 ``page_to_phys(p) + offset`` and put_page()s it at once.
 
 Case 4: only ``struct page`` (its pfn) is used: a plain reference, as the
-kernel still does (get_user_page_fast_only() since 5.9).
+kernel still does (in 6.12.117 perf_virt_to_phys() calls
+get_user_page_fast_only() with page faults disabled, then put_page()).
 
 Short result: no page gives physical address 0.
 """
@@ -25,6 +26,8 @@ API: Final = "plain reference"
 CONTAINER: Final = "single page"
 RELEASE: Final = "put_page"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"kernel/events/core.c": ("perf_virt_to_phys",)}
 
 
 def perf_virt_to_phys(mm: MM, virt: int) -> int:

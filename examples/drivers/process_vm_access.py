@@ -7,11 +7,11 @@ mm, pa, n, vm_write ? FOLL_WRITE : 0, process_pages, NULL, &locked)``;
 process_vm_rw_pages() copy_page_to_iter()s / copy_page_from_iter()s; then
 ``set_page_dirty_lock()`` if writing and ``put_page()`` each.
 
-Case 5: the CPU reads and writes the remote pages' data: a pin (the kernel:
-pin_user_pages_remote() and unpin_user_pages_dirty_lock(pages, n, vm_write)
-since 5.6). The remote range is a run of bio_vecs, so here
-``get_user_bvec()`` on the remote mm and ``put_user_bvec()`` dirtied on a
-write. The caller's own iovecs are copied through its page tables
+Case 5: the CPU reads and writes the remote pages' data: a pin (in 6.12.117
+process_vm_rw_single_vec() calls pin_user_pages_remote() and
+unpin_user_pages_dirty_lock(pages, n, vm_write)). The remote range is a run
+of bio_vecs, so here ``get_user_bvec()`` on the remote mm and
+``put_user_bvec()`` dirtied on a write. The caller's own iovecs are copied through its page tables
 (copy_to_user / copy_from_user), read and written here as the caller's
 memory.
 
@@ -33,6 +33,8 @@ API: Final = "bvec"
 CONTAINER: Final = "bvec"
 RELEASE: Final = "put_user_bvec"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"mm/process_vm_access.c": ("process_vm_rw_single_vec", "process_vm_rw_pages")}
 
 PVM_MAX_PP_ARRAY: Final = 2
 

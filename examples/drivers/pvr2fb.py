@@ -6,9 +6,10 @@ drivers/video/fbdev/pvr2fb.c: pvr2fb_write() takes the buffer with
 leftover of ``write=1``: the data flows out of the user pages), runs the DMA,
 and put_page()s each page at ``out_unmap``.
 
-Case 1: a pin for the syscall, as the kernel has (pin_user_pages_fast()).
-The device only reads, so the pin here asks for no write access and the
-release does not dirty.
+Case 1: a pin for the syscall, as the kernel has: in 6.12.117 pvr2fb_write()
+calls pin_user_pages_fast(), still with FOLL_WRITE, and releases with
+unpin_user_pages(). The device only reads, so the pin here asks for no write
+access and the release does not dirty.
 
 Short result: ``nr_pages = ret``, put them, EINVAL; all-or-nothing here.
 """
@@ -29,7 +30,9 @@ CASE: Final = 1
 API: Final = "pin"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages"
-JUDGEMENT: Final = ""
+JUDGEMENT: Final = "the DMA only reads the buffer, so no FOLL_WRITE here; 6.12.117 still pins it with FOLL_WRITE"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/video/fbdev/pvr2fb.c": ("pvr2fb_write",)}
 
 
 def pvr2fb_write(vram: list[KernelPage], buf: int, nr_pages: int, owner: VaddrPin) -> None:

@@ -6,9 +6,11 @@ net/rds/info.c: rds_info_getsockopt() takes the buffer with
 functions write through rds_info_copy() (kmap_atomic + memcpy); the pages are
 put_page()d, never dirtied.
 
-Case 5: a CPU write of page data, so a pin (the kernel: pin_user_pages_fast()
-with FOLL_WRITE). The copy goes through ``memcpy_to_page()``, and the release
-dirties what was written.
+Case 5: a CPU write of page data, so a pin (in 6.12.117
+rds_info_getsockopt() calls pin_user_pages_fast() with FOLL_WRITE and
+releases with ``unpin_user_pages_dirty_lock(pages, nr_pages, true)``). The
+copy goes through ``memcpy_to_page()``, and the release dirties what was
+written.
 
 Short result: 5.3 kept ``nr_pages = ret``, returned EAGAIN ("XXX ?") and put
 the partial pages; all-or-nothing here.
@@ -31,6 +33,8 @@ API: Final = "pin"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"net/rds/info.c": ("rds_info_getsockopt", "rds_info_copy")}
 
 
 class RdsInfoIterator:

@@ -7,8 +7,10 @@ sg_set_page()s it into ``rm->data.op_sg``; the error path put_page()s the
 pages already in the sg list (the line the series changed); completion
 releases them in rds_message_purge().
 
-Case 1: the device reads user pages for a send: a pin, undirtied. (The
-kernel's iov_iter_get_pages2() is the same shape; the model pins.)
+Case 1: the device reads user pages for a send: a pin, undirtied. The kernel
+has not converted this: in 6.12.117 rds_message_zcopy_from_user() takes each
+page with iov_iter_get_pages2(), a plain reference, and both its error path
+and rds_message_purge() put_page() them.
 
 Short result: a page that cannot be got fails the send with EFAULT after
 releasing the pages taken so far.
@@ -31,7 +33,12 @@ CASE: Final = 1
 API: Final = "pin"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_page"
-JUDGEMENT: Final = ""
+JUDGEMENT: Final = (
+    "a pin for zerocopy send data (case 1); 6.12.117 still takes plain references (iov_iter_get_pages2 + "
+    "put_page)"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"net/rds/message.c": ("rds_message_zcopy_from_user", "rds_message_purge")}
 
 
 def rds_message_purge(op_sg: SgTable[PinnedPage], nents: int) -> None:

@@ -7,8 +7,12 @@ rds_cmsg_rdma_args() and rds_cmsg_atomic(), and puts the pages in an sg list;
 rds_rdma_free_op() / rds_atomic_free_op() ``set_page_dirty()`` after an RDMA
 READ or atomic and put_page() them.
 
-Case 2: pin with FOLL_LONGTERM (Feb 2020: pin_user_pages_fast(),
-unpin_user_pages(_dirty_lock)).
+Case 2: pin with FOLL_LONGTERM, as in 6.12.117: rds_pin_pages() calls
+pin_user_pages_fast() with FOLL_LONGTERM, and rds_rdma_free_op() /
+rds_atomic_free_op() release with unpin_user_pages_dirty_lock(); a release
+that would dirty in atomic context is left to rds_message_put(), which
+finishes it from a workqueue (not modelled: the model has no atomic
+context).
 
 Short result: ``ret < nr_pages`` put the partial pages and returned EFAULT
 (later fixed to ``ret > 0``); all-or-nothing here.
@@ -31,6 +35,11 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "net/rds/rdma.c": ("rds_pin_pages", "rds_rdma_free_op", "rds_rdma_op_unpin_pages", "rds_atomic_free_op"),
+    "net/rds/message.c": ("rds_message_put",),
+}
 
 
 class RdsRdmaOp:

@@ -7,12 +7,13 @@ DMA_FROM_DEVICE ? FOLL_WRITE : 0)``, builds an sg table with
 sg_alloc_table_from_pages() and submits it; dma_req_free() put_page()s each
 page, never dirtying, even after DMA_FROM_DEVICE.
 
-Case 1: a pin without FOLL_LONGTERM, as the kernel did in May 2020
-(pin_user_pages_fast() + unpin_user_pages()). The release here dirties after
-DMA_FROM_DEVICE, which that conversion did not add.
+Case 1: a pin without FOLL_LONGTERM, as in 6.12.117: rio_dma_transfer() calls
+pin_user_pages_fast() and dma_req_free() unpin_user_pages(), still undirtied
+after DMA_FROM_DEVICE. The release here dirties after DMA_FROM_DEVICE.
 
 Short result: 5.3 released all ``nr_pages`` requested rather than the number
-pinned (fixed in 2020); an all-or-nothing pin cannot get that wrong.
+pinned (6.12.117 releases only the pages pinned); an all-or-nothing pin cannot
+get that wrong.
 """
 
 from typing import Final
@@ -31,7 +32,12 @@ CASE: Final = 1
 API: Final = "pin"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "async transfers outlive the ioctl (until RIO_WAIT_FOR_ASYNC), yet are not FOLL_LONGTERM"
+JUDGEMENT: Final = (
+    "async transfers outlive the ioctl (until RIO_WAIT_FOR_ASYNC), yet are not FOLL_LONGTERM; the release "
+    "dirties after DMA_FROM_DEVICE, which 6.12.117's does not"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/rapidio/devices/rio_mport_cdev.c": ("rio_dma_transfer", "dma_req_free")}
 
 
 class MportDmaReq:

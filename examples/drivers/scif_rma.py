@@ -7,7 +7,8 @@ read-only); scif_destroy_pinned_pages() does ``SetPageDirty()`` on writable
 pages and ``put_page()``, skipping NULL slots.
 
 Case 2: long-lived DMA, pin with FOLL_LONGTERM. The kernel converted to
-pin_user_pages_fast() in 2020 and removed the MIC drivers in 5.10.
+pin_user_pages_fast() in 2020 and later removed the MIC drivers: 6.12.117 has
+no drivers/misc/mic/.
 
 Short result: 5.3 overwrote ``nr_pages`` and mishandled a negative return
 (a stable fix clamped it); an all-or-nothing pin cannot leave a partial
@@ -29,6 +30,8 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/misc/mic/scif/scif_rma.c": ()}
 
 SCIF_PROT_WRITE: Final = 2
 

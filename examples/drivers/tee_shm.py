@@ -6,7 +6,11 @@ drivers/tee/tee_shm.c: tee_shm_register() fills ``shm->pages`` with
 put_page()s each, undirtied.
 
 Case 2 by lifetime (held until the fd is closed), so here a pin with
-FOLL_LONGTERM, dirtied on release since the secure world writes.
+FOLL_LONGTERM, dirtied on release since the secure world writes. In 6.12.117
+tee_shm_register_user_buf() goes through register_shm_helper(), which takes
+the pages with iov_iter_extract_pages() on a destination iterator (so
+pin_user_pages_fast() with FOLL_WRITE, no FOLL_LONGTERM), and
+release_registered_pages() unpin_user_pages() them, undirtied.
 
 Short result: 5.3 kept ``num_pages = rc`` and put the partial pages on the
 error path; all-or-nothing here.
@@ -26,9 +30,13 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = (
-    "long-lived, so FOLL_LONGTERM here; the kernel's 5.10 conversion (pin_user_pages_fast) has no "
-    "FOLL_LONGTERM and releases undirtied"
+    "long-lived, so FOLL_LONGTERM and a dirtying release here; 6.12.117 pins through "
+    "iov_iter_extract_pages() without FOLL_LONGTERM and releases undirtied"
 )
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "drivers/tee/tee_shm.c": ("tee_shm_register_user_buf", "register_shm_helper", "release_registered_pages"),
+}
 
 
 def tee_shm_register(start: int, num_pages: int, owner: VaddrPin) -> PinnedPages:

@@ -12,7 +12,13 @@ The struct-page part (rmap swap of old for new) is case 4, but both
 functions read the page's data, which the contract gives only to a pin: here
 short pins with FOLL_FORCE, and the patched copy is made as a FOLL_FORCE
 write breaks COW (the effect __replace_page() has). The kernel keeps plain
-references (get_user_page_vma_remote() since 6.5).
+references: in 6.12.117 uprobe_write_opcode() takes the old page with
+get_user_page_vma_remote() (FOLL_FORCE, and FOLL_SPLIT_PMD to register) and
+still swaps in a patched copy with __replace_page(); is_trap_at_addr() first
+reads the opcode with __get_user() with page faults disabled, and only then
+takes the page with get_user_pages(FOLL_FORCE) on current's mm; both
+put_page(). A mainline copy after 6.12 (with the hprobe uretprobe code that
+6.12.117 lacks) has the same uprobe_write_opcode().
 
 Short result: one page; none is the error.
 """
@@ -33,7 +39,12 @@ CASE: Final = 5
 API: Final = "pin"
 CONTAINER: Final = "single page"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "case 4 for the page swap, but it reads and patches text: pinned here; the kernel kept FOLL_GET"
+JUDGEMENT: Final = (
+    "case 4 for the page swap, but it reads and patches text: pinned here; the kernel kept FOLL_GET "
+    "(get_user_page_vma_remote(), get_user_pages() in 6.12.117)"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"kernel/events/uprobes.c": ("uprobe_write_opcode", "is_trap_at_addr")}
 
 UPROBE_SWBP_INSN: Final = b"\xcc"
 

@@ -9,8 +9,11 @@ free_pagelist() memcpy()s the fragments in (a CPU write), set_page_dirty()s
 every page on a read, and cleanup_pagelistinfo() put_page()s them.
 
 Case 1 (short-lived DMA) with a case 5 part (the CPU writes the fragments):
-a pin either way; the kernel converted to pin_user_pages_fast(). The
-fragment copy goes through ``memcpy_to_page()`` on the pin.
+a pin either way. In 6.12.117 vchiq_2835_arm.c is gone and these functions are
+in vchiq_arm.c: create_pagelist() calls pin_user_pages_fast(), free_pagelist()
+memcpy_to_page()s the fragments and set_page_dirty()s every page on a read,
+and cleanup_pagelistinfo() unpin_user_pages() them. The fragment copy goes
+through ``memcpy_to_page()`` on the pin.
 
 Short result: the partial pages were put and create_pagelist() returned
 NULL; all-or-nothing here.
@@ -33,6 +36,13 @@ API: Final = "pin"
 CONTAINER: Final = "scatterlist"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = "DMA (case 1) plus CPU writes of the head/tail fragments (case 5): a pin covers both"
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "drivers/staging/vc04_services/interface/vchiq_arm/vchiq_2835_arm.c": (),
+    "drivers/staging/vc04_services/interface/vchiq_arm/vchiq_arm.c": (
+        "create_pagelist", "free_pagelist", "cleanup_pagelistinfo",
+    ),
+}
 
 CACHE_LINE: Final = 32
 

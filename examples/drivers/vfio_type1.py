@@ -8,8 +8,10 @@ put_pfn() does ``SetPageDirty()`` if the mapping was IOMMU_WRITE, then
 ``put_page()``.
 
 Case 2: pin with FOLL_LONGTERM, on the mm that owns the range, which need not
-be current's; the 5.6 conversion used pin_user_pages_remote() and
-``unpin_user_pages_dirty_lock(&page, 1, prot & IOMMU_WRITE)``.
+be current's. In 6.12.117 vaddr_get_pfns() pins a batch with
+pin_user_pages_remote() and FOLL_LONGTERM (FOLL_WRITE for IOMMU_WRITE), and
+put_pfn() is ``unpin_user_pages_dirty_lock(&page, 1, prot & IOMMU_WRITE)``;
+the model takes one page per call, as 2019's vaddr_get_pfn() did.
 
 Short result: one page per call, so short means failed; nothing to undo.
 """
@@ -28,6 +30,8 @@ API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "single page"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/vfio/vfio_iommu_type1.c": ("vaddr_get_pfns", "put_pfn", "vfio_pin_pages_remote")}
 
 IOMMU_READ: Final = 1
 IOMMU_WRITE: Final = 2

@@ -10,8 +10,10 @@ FOLL_WRITE, ...)``; qp_host_unregister_user_memory() / qp_release_pages()
 ``set_page_dirty()`` and put_page() them.
 
 Case 5: the kernel writes page data through kmap, so a pin; held until
-unset or unregister, so FOLL_LONGTERM. The kernel never converted either file
-(get_user_pages_fast() + put_page() to this day). The CPU accesses go
+unset or unregister, so FOLL_LONGTERM. The kernel has converted neither: in
+6.12.117 vmci_host_setup_notify() (in vmci_host.c) and
+qp_host_get_user_memory() still call get_user_pages_fast(), and
+vmci_ctx_unset_notify() and qp_release_pages() put_page(). The CPU accesses go
 through ``memcpy_to_page()`` / ``memcpy_from_page()`` on the pins.
 
 Short result: a notify GUP != 1 is VMCI_ERROR_GENERIC; a short queue is
@@ -37,7 +39,16 @@ CASE: Final = 5
 API: Final = "pin+FOLL_LONGTERM"
 CONTAINER: Final = "single page"
 RELEASE: Final = "unpin_user_page, unpin_user_pages_dirty_lock"
-JUDGEMENT: Final = "CPU writes (case 5) held for a context's life: a long-term pin; the kernel kept get_user_pages"
+JUDGEMENT: Final = (
+    "CPU writes (case 5) held for a context's life: a long-term pin; 6.12.117 still uses "
+    "get_user_pages_fast"
+)
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {
+    "drivers/misc/vmw_vmci/vmci_host.c": ("vmci_host_setup_notify",),
+    "drivers/misc/vmw_vmci/vmci_context.c": ("vmci_ctx_unset_notify",),
+    "drivers/misc/vmw_vmci/vmci_queue_pair.c": ("qp_host_get_user_memory", "qp_release_pages"),
+}
 
 VMCI_FLAG: Final = b"\x01"
 

@@ -6,9 +6,10 @@ drivers/xen/gntdev.c: gntdev_get_page() takes each segment's page with
 batch's page array; after GNTTABOP_copy, gntdev_put_pages() put_page()s
 them, in 2019 without dirtying.
 
-Case 1: a pin for the ioctl (pin_user_pages_fast() in the kernel). The
-hypervisor writes the pages of a copy into local memory, so the release
-dirties a writeable batch.
+Case 1: a pin for the ioctl. The hypervisor writes the pages of a copy into
+local memory, so the release dirties a writeable batch, as in 6.12.117:
+gntdev_get_page() calls pin_user_pages_fast() and gntdev_put_pages()
+``unpin_user_pages_dirty_lock(pages, n, batch->writeable)``.
 
 Short result: one page per call; a failed segment ends the batch, whose pages
 so far are released.
@@ -28,6 +29,8 @@ API: Final = "pin"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/xen/gntdev.c": ("gntdev_get_page", "gntdev_put_pages")}
 
 
 class GntdevCopyBatch:

@@ -7,7 +7,9 @@ array sized for the maximum, whose unused tail stays NULL; unlock_pages()
 put_page()s the non-NULL slots. (Review of the series: put_user_pages() did
 not skip NULL.)
 
-Case 1: a pin for the ioctl (pin_user_pages_fast() in the kernel). Here each
+Case 1: a pin for the ioctl (in 6.12.117 lock_pages() calls
+pin_user_pages_fast() with FOLL_WRITE and unlock_pages() is
+``unpin_user_pages_dirty_lock(pages, nr_pages, true)``). Here each
 buffer is its own ``PinnedPages``, so there are no NULL slots to skip: what
 was pinned is exactly what is released.
 
@@ -33,6 +35,8 @@ API: Final = "pin"
 CONTAINER: Final = "array"
 RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
+CHECKED_IN: Final = "v6.12.117"
+CHECKED: Final = {"drivers/xen/privcmd.c": ("lock_pages", "unlock_pages")}
 
 
 def unlock_pages(locked: list[PinnedPages]) -> None:
