@@ -156,7 +156,7 @@ def test_expect_error_needs_the_errno() -> None:
 def test_a_site_must_say_where_it_was_checked(tmp_path: Path) -> None:
     """No kernel version, one with no recorded source, or no file read in it is
     refused; a site whose files are all gone in that version is marked so."""
-    from pinapi._drivers import _site
+    from pinapi._lab.drivers_table import _site
 
     fields = 'SUBSYSTEM = "misc/mic/scif"\nKERNEL_FILES = ("drivers/misc/mic/scif/scif_rma.c",)\n'
     fields += 'FUNCTIONS = ("__scif_pin_pages",)\nCASE = 2\nAPI = "pin+FOLL_LONGTERM"\nCONTAINER = "array"\n'
