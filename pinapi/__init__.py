@@ -160,8 +160,13 @@ __all__ = [
     "vaddr_unpin_pages_dirty_lock",
 ]
 
-for _name in __all__:  # classes and functions report the module drivers import them from
-    _obj = globals()[_name]
-    if callable(_obj):
-        _obj.__module__ = __name__
-del _name, _obj
+
+def _report_module_pinapi() -> None:
+    """Classes and functions report the module drivers import them from."""
+    for name in __all__:
+        obj = globals()[name]
+        if callable(obj):
+            obj.__module__ = __name__
+
+
+_report_module_pinapi()

@@ -16,11 +16,15 @@ from .pin_tracking import tracking
 __all__ = ["debug", "set_debug_pins", "debug_pins_enabled"]
 
 
+def _unknown_site(folio: Folio) -> str:
+    return "unknown"
+
+
 class _Debug:
     enabled = False
     page_ext: dict[Folio, int] = {}
     #: Names where the pin on a folio was taken (set by the ledger).
-    describe_pin: Callable[[Folio], str] = staticmethod(lambda folio: "unknown")
+    describe_pin: Callable[[Folio], str] = staticmethod(_unknown_site)
 
     def account(self, pages: list[Page], sign: int) -> None:
         self.account_folios([page.folio for page in pages], [1] * len(pages), sign)
@@ -41,7 +45,7 @@ class _Debug:
         pins = self.page_ext.get(folio)
         if not pins:
             return
-        if folio._refcount - 1 < tracking.strategy.pin_refs(folio, pins) + folio_expected_refs(folio):
+        if folio.refcount() - 1 < tracking.strategy.pin_refs(folio, pins) + folio_expected_refs(folio):
             warnings.warn(
                 f"put_page() on a pinned page {folio!r}: that reference belongs to the pin "
                 f"taken at {self.describe_pin(folio)}; release pins with unpin_user_page()",

@@ -195,7 +195,7 @@ class Inode:
 
     def _folios(self, pos: int, end: int) -> list[tuple[Folio, int, int]]:
         """(folio, offset in folio, length) covering bytes ``[pos, end)``."""
-        out = []
+        out: list[tuple[Folio, int, int]] = []
         while pos < end:
             folio = self.mapping.get_folio(pos >> PAGE_SHIFT)
             off = pos - (folio.index << PAGE_SHIFT)

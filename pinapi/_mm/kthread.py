@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
-from typing import Final, Iterator
+from collections.abc import Generator
+from typing import Final
 
 from .errors import err
 from .mmap import MM
@@ -24,7 +25,7 @@ def current_mm() -> MM:
 
 
 @contextlib.contextmanager
-def kthread_use_mm(mm: MM) -> Iterator[MM]:
+def kthread_use_mm(mm: MM) -> Generator[MM]:
     """Run the block as a task whose ``current->mm`` is *mm*."""
     token = _current_mm.set(mm)
     try:

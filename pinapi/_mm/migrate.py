@@ -18,7 +18,7 @@ def migrate_folio(folio: Folio, zone: Zone) -> Folio:
     """Move *folio*'s data, mappings and cache slot to a new folio in *zone*;
     the old one is freed. EBUSY, with nothing changed, while anyone holds a
     reference beyond the mappings and the page cache (a pin, a GUP reference)."""
-    if tracking.strategy.maybe_dma_pinned(folio) or folio._refcount != folio_expected_refs(folio):
+    if tracking.strategy.maybe_dma_pinned(folio) or folio.refcount() != folio_expected_refs(folio):
         raise err(errno.EBUSY, f"cannot migrate {folio!r}: it holds extra references (pinned?)")
     new = alloc_folio(folio.order, zone)
     new.copy_data_from(folio)
@@ -29,10 +29,8 @@ def migrate_folio(folio: Folio, zone: Zone) -> Folio:
         folio.mapping.pages[folio.index] = new
     for mm, addr in list(rmap_walk(folio)):
         mm.pgtable.replace(addr, folio, new)
-    new._refcount = folio._refcount
-    new._mapcount = folio._mapcount
-    folio._mapcount = 0
+    folio.move_counts_to(new)
     folio.mapping = None
-    folio_put(folio, folio._refcount)
+    folio_put(folio, folio.refcount())
     vmstat.pgmigrate_success += 1
     return new

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Final, TypeVar, final
 
@@ -203,6 +203,62 @@ class Folio:
         """How many page-table entries map this folio."""
         return self._mapcount
 
+    # Count updates: the page_ref.h helpers, the only writers of the counts.
+    def try_ref_add(self, nr: int) -> bool:
+        """``folio_ref_try_add()``: take *nr* references, refused (False,
+        nothing changed) on a freed folio or where the 32-bit count would wrap."""
+        count = self._refcount
+        if count <= 0 or count > REFCOUNT_MAX - nr:
+            return False
+        self._refcount = count + nr
+        return True
+
+    def get(self, refs: int = 1) -> None:
+        """``folio_get()``: *refs* more references on a folio the caller holds."""
+        if self._refcount <= 0:
+            raise KernelBug(f"reference taken on a freed folio {self!r}")
+        if self._refcount > REFCOUNT_MAX - refs:
+            raise KernelBug(f"_refcount overflow on {self!r}")
+        self._refcount += refs
+
+    def put(self, refs: int = 1) -> None:
+        """``folio_put()``: drop *refs* references; the folio is freed when
+        ``_refcount`` hits 0. The zero page is never counted."""
+        if self.flags & _PG_RESERVED:
+            return
+        new = self._refcount - refs
+        if new < 0:
+            raise KernelBug(f"_refcount underflow on {self!r}")
+        if new == 0 and (self._mapcount or self._pincount):
+            raise KernelBug(f"freeing a mapped or pinned folio {self!r}: a reference was dropped twice")
+        self._refcount = new
+        if new == 0:
+            self._data = None
+            self.mapping = None
+            self.flags = 0
+            vmstat.nr_folios_freed += 1
+
+    def pin_add(self, nr: int) -> None:
+        """``atomic_add(nr, &folio->_pincount)``: a large folio's pins."""
+        self._pincount += nr
+
+    def pin_sub(self, nr: int) -> None:
+        """Drop *nr* of a large folio's pins."""
+        if self._pincount < nr:
+            raise KernelBug(f"_pincount underflow on {self!r}")
+        self._pincount -= nr
+
+    def mapcount_add(self, nr: int) -> None:
+        """*nr* page-table entries more (negative: fewer) map this folio."""
+        self._mapcount += nr
+
+    def move_counts_to(self, new: Folio) -> None:
+        """Migration: *new* takes over every reference and mapping; this folio
+        keeps only the references that are then dropped to free it."""
+        new._refcount = self._refcount
+        new._mapcount = self._mapcount
+        self._mapcount = 0
+
     def test(self, flag: PG) -> bool:
         return bool(self.flags & flag)
 
@@ -346,7 +402,7 @@ def alloc_folio(order: int = 0, zone: Zone | None = None) -> Folio:
 
 
 @contextmanager
-def model_setting(owner: object, attr: str, value: _V, check: Callable[[], None] | None = None) -> Iterator[_V]:
+def model_setting(owner: object, attr: str, value: _V, check: Callable[[], None] | None = None) -> Generator[_V]:
     """Set ``owner.attr`` to *value* for the block, then restore it, both
     under ``kernel_lock``; *check* runs before each change and may refuse it."""
     with kernel_lock:
@@ -369,37 +425,12 @@ def alloc_zone(zone: Zone) -> AbstractContextManager[Zone]:
     return model_setting(_allocator, "zone", zone)
 
 
-def _free_folio(folio: Folio) -> None:
-    folio._data = None
-    folio.mapping = None
-    folio.flags = 0
-    vmstat.nr_folios_freed += 1
-
-
-def folio_get(folio: Folio, refs: int = 1) -> None:
-    """Take *refs* plain references on a folio the caller already holds."""
-    if folio._refcount <= 0:
-        raise KernelBug(f"reference taken on a freed folio {folio!r}")
-    if folio._refcount > REFCOUNT_MAX - refs:
-        raise KernelBug(f"_refcount overflow on {folio!r}")
-    folio._refcount += refs
-
-
 _PG_RESERVED: Final = int(PG.reserved)  # an enum member lookup costs more than folio_put
 
-
-def folio_put(folio: Folio, refs: int = 1) -> None:
-    """Drop *refs* references; the folio is freed when ``_refcount`` hits 0."""
-    if folio.flags & _PG_RESERVED:
-        return
-    new = folio._refcount - refs
-    if new < 0:
-        raise KernelBug(f"_refcount underflow on {folio!r}")
-    if new == 0 and (folio._mapcount or folio._pincount):
-        raise KernelBug(f"freeing a mapped or pinned folio {folio!r}: a reference was dropped twice")
-    folio._refcount = new
-    if new == 0:
-        _free_folio(folio)
+#: Take *refs* plain references on a folio the caller already holds.
+folio_get: Final = Folio.get
+#: Drop *refs* references; the folio is freed when ``_refcount`` hits 0.
+folio_put: Final = Folio.put
 
 
 #: The shared zero page: mapped for reads of never-written anonymous memory;

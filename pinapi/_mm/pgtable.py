@@ -10,7 +10,7 @@ Callers hand in (``set_*``) or get back (``clear_*``) that reference.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 from .page_alloc import HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, Page, folio_get, folio_put
@@ -34,6 +34,10 @@ def pmd_end(addr: int) -> int:
     return (addr | (PMD_SIZE - 1)) + 1
 
 
+def _empty_pte_table() -> PteTable:
+    return [None] * PTRS_PER_PTE
+
+
 class PageTable:
     """One MM's page tables."""
 
@@ -46,6 +50,11 @@ class PageTable:
         """``pmd_offset()``: the entry covering *addr*: a huge folio, a PTE
         table, or None."""
         return self._pmds.get(addr >> PMD_SHIFT)
+
+    def pmds(self) -> Mapping[int, Folio | PteTable]:
+        """The PMD slots by ``addr >> PMD_SHIFT``, read-only: for walkers that
+        read every page of a range at the cost of one lookup a page."""
+        return self._pmds
 
     def lookup(self, addr: int) -> Page | None:
         """The page mapped at *addr* (no fault, no reference), or None."""
@@ -62,7 +71,7 @@ class PageTable:
         idx = addr >> PMD_SHIFT
         table = self._pmds.get(idx)
         if table is None:
-            table = self._pmds[idx] = [None] * PTRS_PER_PTE
+            table = self._pmds[idx] = _empty_pte_table()
         assert isinstance(table, list)
         return table
 
@@ -70,7 +79,7 @@ class PageTable:
         """``set_pte_at()``: map *page*; the caller hands over one reference."""
         self.pte_table(addr)[pte_index(addr)] = page
         if page.folio is not ZERO_FOLIO:
-            page.folio._mapcount += 1
+            page.folio.mapcount_add(1)
 
     def zap_pte_range(self, addr: int, end: int) -> None:
         """``zap_pte_range()``: clear the PTEs of ``[addr, end)``, within one
@@ -87,7 +96,7 @@ class PageTable:
             table[i] = None
             folio = page.folio
             if folio is not ZERO_FOLIO:
-                folio._mapcount -= 1
+                folio.mapcount_add(-1)
                 folio_put(folio)
         if not any(table):
             del self._pmds[idx]
@@ -99,7 +108,7 @@ class PageTable:
         for idx in range(base >> PMD_SHIFT, (base + folio.size) >> PMD_SHIFT):
             assert idx not in self._pmds
             self._pmds[idx] = folio
-        folio._mapcount += 1
+        folio.mapcount_add(1)
 
     def clear_huge(self, addr: int, folio: Folio) -> None:
         """``pmdp_huge_clear()``: unmap the huge *folio* and drop its entry's
@@ -107,7 +116,7 @@ class PageTable:
         base = addr & ~(folio.size - 1)
         for idx in range(base >> PMD_SHIFT, (base + folio.size) >> PMD_SHIFT):
             del self._pmds[idx]
-        folio._mapcount -= 1
+        folio.mapcount_add(-1)
         folio_put(folio)
 
     def split_huge_pmd(self, addr: int, folio: Folio) -> None:
@@ -116,7 +125,7 @@ class PageTable:
         idx = addr >> PMD_SHIFT
         del self._pmds[idx]
         self._pmds[idx] = [Page(folio, i) for i in range(PTRS_PER_PTE)]
-        folio._mapcount += PTRS_PER_PTE - 1
+        folio.mapcount_add(PTRS_PER_PTE - 1)
         folio_get(folio, PTRS_PER_PTE - 1)
 
     def replace(self, addr: int, old: Folio, new: Folio) -> None:

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from typing import ClassVar, Final
 
 from .errors import KernelBug, err
-from .page_alloc import GUP_PIN_COUNTING_BIAS, PG, REFCOUNT_MAX, Folio, folio_put, model_setting, vmstat
+from .page_alloc import GUP_PIN_COUNTING_BIAS, PG, Folio, folio_put, model_setting, vmstat
 
 __all__ = [
     "PinTracking",
@@ -34,10 +34,8 @@ def try_get_folios(folios: list[Folio], refs: list[int]) -> int:
     many folios got theirs before a refusal."""
     done = 0
     for folio, nr in zip(folios, refs):
-        count = folio._refcount
-        if count <= 0 or count > REFCOUNT_MAX - nr:
+        if not folio.try_ref_add(nr):
             break
-        folio._refcount = count + nr
         done += 1
     return done
 
@@ -82,34 +80,27 @@ class RefcountBias(PinTracking):
     def try_grab_pins(self, folios: list[Folio], refs: list[int]) -> int:
         done = 0
         for folio, nr in zip(folios, refs):
-            count = folio._refcount
             if folio.order:
-                if not 0 < count <= REFCOUNT_MAX - nr:
+                if not folio.try_ref_add(nr):
                     break
-                folio._refcount = count + nr
-                folio._pincount += nr
-            else:
-                add = nr * GUP_PIN_COUNTING_BIAS
-                if not 0 < count <= REFCOUNT_MAX - add:
-                    break
-                folio._refcount = count + add
+                folio.pin_add(nr)
+            elif not folio.try_ref_add(nr * GUP_PIN_COUNTING_BIAS):
+                break
             done += 1
         return done
 
     def put_pins(self, folios: list[Folio], refs: list[int]) -> None:
         for folio, nr in zip(folios, refs):
             if folio.order:
-                if folio._pincount < nr:
-                    raise KernelBug(f"_pincount underflow on {folio!r}")
-                folio._pincount -= nr
+                folio.pin_sub(nr)
                 folio_put(folio, nr)
             else:
                 folio_put(folio, nr * GUP_PIN_COUNTING_BIAS)
 
     def maybe_dma_pinned(self, folio: Folio) -> bool:
         if folio.order:
-            return folio._pincount > 0
-        return folio._refcount >= GUP_PIN_COUNTING_BIAS
+            return folio.pincount() > 0
+        return folio.refcount() >= GUP_PIN_COUNTING_BIAS
 
     def pin_refs(self, folio: Folio, pins: int) -> int:
         return pins if folio.order else pins * GUP_PIN_COUNTING_BIAS

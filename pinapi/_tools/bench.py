@@ -40,7 +40,7 @@ from .._mm.mmap import (
     MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MM,
 )  # fmt: skip
 from .._mm.pgtable import PMD_SHIFT, pte_index
-from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, vmstat
+from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, Page, vmstat
 from .._pin import VaddrPin, folio_maybe_dma_pinned, pin_ledger, unpin_user_pages, vaddr_pin_pages
 
 __all__ = ["MODES", "parse_size", "add_bench_parser", "run_bench"]
@@ -67,7 +67,7 @@ def parse_size(text: str) -> int:
 
 
 def _gup_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int) -> Any:
-    pages = []
+    pages: list[Page] = []
     for addr, nr in calls:
         got = get_user_pages_remote(mm, addr, nr, flags)
         pages += got
@@ -104,13 +104,13 @@ def _bvec_put(bvecs: Any) -> None:
 
 
 def _floor_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int) -> Any:
-    pmd = mm.pgtable.pmd
-    held = []
+    pmds = mm.pgtable.pmds()
+    held: list[Page | Folio | None] = []
     count = 0  # the one integer: what a per-page count update would touch
     for addr, nr in calls:
         for a in range(addr, addr + (nr << PAGE_SHIFT), PAGE_SIZE):
-            entry = pmd(a)
-            held.append(entry[pte_index(a)] if type(entry) is list else entry)
+            entry = pmds[a >> PMD_SHIFT]
+            held.append(entry[pte_index(a)] if isinstance(entry, list) else entry)
             count += 1
     return held, count
 
@@ -261,7 +261,7 @@ def run_bench(args: argparse.Namespace) -> int:
     touched = _rss_kib() - rss0
     nr = args.nr_pages_per_call or args.size >> PAGE_SHIFT
     flags = FOLL.WRITE if args.write else 0
-    results = []
+    results: list[dict[str, Any]] = []
     for mode in args.mode or MODES:
         r = run_mode(mode, mm, addr, args.size, nr, flags, args.repeats, args.threads, out)
         r.update(thp=args.thp, hugetlb=args.hugetlb, write=args.write, touch_rss_kib=touched)
