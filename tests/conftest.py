@@ -10,6 +10,7 @@ from hypothesis import settings
 
 import pinapi
 from pinapi import MM, VaddrPin
+from pinapi._lab.c_contract import missing_tools
 
 
 # CI replays the same examples every run, so a landing never hangs on a seed;
@@ -17,6 +18,16 @@ from pinapi import MM, VaddrPin
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
+
+
+def require_c_tools() -> None:
+    """Fail under CI, skip elsewhere, when gcc, sparse or spatch is missing."""
+    missing = missing_tools()
+    if missing:
+        reason = f"needs {', '.join(missing)} (apt-get install -y sparse coccinelle gcc)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 def state(*mms: MM) -> dict[str, Any]:
