@@ -37,7 +37,8 @@ from typing import Final
 
 __all__ = [
     "C", "VARIANTS", "KINDS", "PATHS", "CError", "Unit", "Site", "CFile", "Cell", "Measurement", "missing_tools",
-    "parse", "measure", "build_table", "conversion_table", "detection_table", "spatch", "sparse_paths", "main",
+    "parse", "measure", "build_table", "conversion_table", "detection_table", "spatch", "sparse_paths",
+    "PINNED_CALLS", "is_kernel_tree", "annotate", "sparse_kernel", "main",
 ]  # fmt: skip
 
 C: Final = Path(__file__).resolve().parents[2] / "c"
@@ -71,6 +72,7 @@ _MISUSE: Final = re.compile(r"misuse:\s*(?P<kind>[\w-]+)")
 _EXPECT: Final = re.compile(r"expect:\s*(?P<expect>pin|ref)(?:\s+via\s+(?P<via>\w+))?")
 _VARIANTS_LINE: Final = re.compile(r"^\s*\*\s*variants:\s*(?P<names>.+)$", re.M)
 _RELEASE: Final = re.compile(r"\b(put_page|release_pages)\(")
+_DETAIL: Final = re.compile(r"^\S+:\d+:\d+:    ")
 _DIAG: Final = re.compile(r"^(?P<file>[^:\s]+):(?P<line>\d+):\d+: (?P<sev>error|warning): (?P<msg>.*)$", re.M)
 
 
@@ -271,23 +273,25 @@ def spatch(cocci: Path, mode: str, paths: Iterable[Path]) -> str:
     return "".join(out)
 
 
-def _converted(diff: str, folders: Sequence[Path]) -> set[tuple[Path, int]]:
-    """(file, old line) of every line the diff replaces with an unpin call."""
+def _converted(diff: str, folder: Path) -> set[tuple[Path, int]]:
+    """(file, old line) of every line spatch's diff over *folder* replaces
+    with an unpin call."""
     found: set[tuple[Path, int]] = set()
-    path: Path | None = None
+    path = folder
     removed: list[int] = []
     old = 0
     for line in diff.splitlines():
         if line.startswith("--- a/"):
-            path = next(f / line[6:] for f in folders if (f / line[6:]).is_file())
+            path = folder / line[6:]
         elif m := re.match(r"@@ -(\d+)", line):
             old, removed = int(m[1]), []
-        elif line.startswith("-") and not line.startswith("---"):
+        elif line.startswith("-"):
             removed.append(old)
             old += 1
-        elif line.startswith("+") and not line.startswith("+++"):
-            if removed and path is not None and "unpin_user_page" in line:
-                found.add((path, removed.pop(0)))
+        elif line.startswith("+") and not line.startswith("+++") and removed:
+            replaced = removed.pop(0)
+            if "unpin_user_page" in line:
+                found.add((path, replaced))
         elif line.startswith(" "):
             old, removed = old + 1, []
     return found
@@ -330,8 +334,8 @@ def measure() -> Measurement:
                 if v == "types":
                     gcc_types.update((f.path, n) for n in g)
         cells[f.name] = row
-    conversion_corpus = [C / "misuse" / "before", C / "ok"]
-    converted = _converted(spatch(CONVERT, "patch", conversion_corpus), conversion_corpus)
+    converted = {site for folder in (C / "misuse" / "before", C / "ok")
+                 for site in _converted(spatch(CONVERT, "patch", [folder]), folder)}  # fmt: skip
     detected = _detected(spatch(DETECT, "report", [C / "misuse", C / "ok"]))
     return Measurement(
         cells, tuple(f.name for f in before), frozenset(sparse_found), frozenset(gcc_types), tuple(rejected),
@@ -400,30 +404,90 @@ def detection_table(m: Measurement) -> str:
     return "\n".join(rows)
 
 
-def sparse_paths(paths: Iterable[Path]) -> list[str]:
-    """sparse's address-space findings on the C files at *paths*, written
-    against c/include/pin.h under the sparse variant."""
-    files = [f for p in paths for f in (sorted(p.rglob("*.c")) if p.is_dir() else [p])]
+#: The calls whose page pointers become ``__pinned`` in a kernel tree.
+PINNED_CALLS: Final = ("pin_user_pages", "pin_user_pages_fast", "pin_user_pages_remote", "pin_user_pages_unlocked",
+                       "unpin_user_page", "unpin_user_pages", "unpin_user_pages_dirty_lock",
+                       "unpin_user_page_range_dirty_lock")  # fmt: skip
+_DEFINES: Final = (
+    ("# define __rcu\t\t__attribute__((noderef, address_space(__rcu)))\n",
+     "# define __pinned\t__attribute__((noderef, address_space(__pinned)))\n"),
+    ("# define __iomem\n", "# define __pinned\n"),
+)  # fmt: skip
+
+
+def is_kernel_tree(path: Path) -> bool:
+    return (path / "Kbuild").is_file() and (path / "include" / "linux" / "mm.h").is_file()
+
+
+def annotate(tree: Path) -> int:
+    """Give kernel *tree* the __pinned address space, in place: defined beside
+    __rcu in include/linux/compiler_types.h (as for linux 6.12), and on the
+    page pointers of PINNED_CALLS' prototypes in include/linux/mm.h. Returns
+    how many prototypes it changed; a second run changes none."""
+    types = tree / "include" / "linux" / "compiler_types.h"
+    text = types.read_text()
+    if "__pinned" not in text:
+        for line, added in _DEFINES:
+            if line not in text:
+                raise CError(f"{types}: no line {line.strip()!r} to define __pinned beside")
+            text = text.replace(line, line + added, 1)
+        types.write_text(text)
+    mm = tree / "include" / "linux" / "mm.h"
+    calls = "|".join(PINNED_CALLS)
+    changed = 0
+
+    def pin(m: re.Match[str]) -> str:
+        nonlocal changed
+        new = re.sub(r"struct page \*(\*?)(pages?)\b", r"struct page __pinned *\1\2", m[0])
+        changed += new != m[0]
+        return new
+
+    mm.write_text(re.sub(rf"^(?:void|long|int) (?:{calls})\([^;]*\);", pin, mm.read_text(), flags=re.M))
+    return changed
+
+
+def sparse_kernel(tree: Path, targets: Sequence[str]) -> list[str]:
+    """The kernel's own sparse run (``make C=2``) over *targets* of annotated,
+    configured *tree*: every warning whose types name __pinned."""
+    r = subprocess.run(["make", "-C", str(tree), "C=2", *targets], capture_output=True, text=True)
+    out = (r.stdout + r.stderr).splitlines()
     found = []
-    for f in files:
-        for line, msg in sparse(f.read_text()).items():
-            found.append(f"{f}:{line}: {msg}")
+    for i, line in enumerate(out):
+        if _DIAG.match(line):
+            detail = [d.split(":    ", 1)[1].strip() for d in out[i + 1 : i + 3] if _DETAIL.match(d)]
+            if any("__pinned" in d for d in [line, *detail]):
+                found.append("; ".join([line, *detail]))
+    if r.returncode and not found:
+        raise CError(f"make C=2 failed: {r.stderr[-2000:]}")
     return found
 
 
+def sparse_paths(paths: Iterable[Path]) -> list[str]:
+    """sparse's findings on the C files at *paths*, written against
+    c/include/pin.h under the sparse variant."""
+    files = [f for p in paths for f in (sorted(p.rglob("*.c")) if p.is_dir() else [p])]
+    return [f"{f}:{line}: {msg}" for f in files for line, msg in sparse(f.read_text()).items()]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pinapi._lab.c_contract [convert|detect|sparse PATH...]``."""
+    """``python -m pinapi._lab.c_contract [convert|detect PATH... | sparse PATH... | sparse TREE TARGET...]``:
+    no command measures c/; sparse on a kernel tree annotates it in place
+    and runs ``make C=2 TARGET...`` there (configure it first)."""
     parser = argparse.ArgumentParser(prog="python -m pinapi._lab.c_contract", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", nargs="?", choices=("measure", "convert", "detect", "sparse"), default="measure")
-    parser.add_argument("paths", nargs="*", type=Path, help="folders or files (a kernel tree, for convert and detect)")
+    parser.add_argument("paths", nargs="*", help="folders or files; for sparse, a kernel tree and its make targets")
     args = parser.parse_args(argv)
     try:
+        paths = [Path(p) for p in args.paths]
         if args.command == "convert":
-            print(spatch(CONVERT, "patch", args.paths), end="")
+            print(spatch(CONVERT, "patch", paths), end="")
         elif args.command == "detect":
-            print(spatch(DETECT, "report", args.paths), end="")
+            print(spatch(DETECT, "report", paths), end="")
+        elif args.command == "sparse" and paths and is_kernel_tree(paths[0]):
+            print(f"annotated {annotate(paths[0])} prototypes", file=sys.stderr)
+            print("\n".join(sparse_kernel(paths[0], args.paths[1:])))
         elif args.command == "sparse":
-            print("\n".join(sparse_paths(args.paths)))
+            print("\n".join(sparse_paths(paths)))
         else:
             m = measure()
             print(build_table(m), conversion_table(m), detection_table(m), sep="\n\n")
