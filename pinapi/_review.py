@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ._bench import MODES as BENCH_MODES
 from ._bench import map_region, run_mode
@@ -25,8 +25,6 @@ from ._checkers import CHECKERS_DOC, gallery_results, table
 from ._drivers import call_sites
 from ._evidence import EXPERIMENTS, run_experiment
 from ._fs import Ext4
-from ._lab import c_contract
-from ._lab.c_contract import Cell
 from ._gup import FOLL
 from ._legacy import get_page, get_user_pages_remote, release_pages
 from ._mm import MM
@@ -34,6 +32,9 @@ from ._page import PAGE_SHIFT, PAGE_SIZE, alloc_folio, folio_put, kernel_lock
 from ._pin import VaddrPin, folio_maybe_dma_pinned, unpin_user_pages, vaddr_pin_pages
 from ._race import Mode, Schedule, all_schedules, fails
 from ._track import ExactCounter, LookupTree, PageFlag, PinTracking, RefcountBias, use_tracking
+
+if TYPE_CHECKING:
+    from ._lab.c_contract import Cell, Measurement
 
 __all__ = ["SECTIONS", "C_SECTIONS", "TIMED", "regenerate", "add_review_parser", "shared_page_rates", "pin_capacity"]
 
@@ -226,33 +227,46 @@ def _c_verdict(cell: Cell | None, debug_counter: bool = False) -> str:
     return f"build: {tools} {len(caught)} of {len(cell.outcomes)}; else {run}" if caught else run
 
 
+def _c_measure() -> Measurement:
+    """The C measurement; c/ and pinapi._lab come only with a source checkout."""
+    from ._lab import c_contract
+
+    return c_contract.measure()
+
+
 def _proposals_section() -> str:
     """Misuse class x proposal: when each proposal catches the mistake; the C
     columns from c/misuse/ under pin.h's variants, the last from the checkers."""
     cells = gallery_results()
-    c_cells = c_contract.measure().cells
+    c_cells = _c_measure().cells
     head = ("| misuse class | put_user_page*() at every site (a) | + the debug counter | rename to "
             "vaddr_pin_pages() (b) | C types (c) | sparse `__pinned` (d) | distinct types (this contract) |")  # fmt: skip
     rows = [head, "|---|---|---|---|---|---|---|"]
     for name in sorted(n for n in cells if n != "ok/"):
-        c = c_cells.get(name[:-3], dict.fromkeys(c_contract.VARIANTS))
+        c = c_cells.get(name[:-3], {})
         typed = cells[name]["mypy"].startswith("rejected") and cells[name]["pyright"].startswith("rejected")
-        rows.append(f"| `{name[:-3]}` | {_c_verdict(c['convention'])} | {_c_verdict(c['convention'], True)} | "
-                    f"{_c_verdict(c['rename'])} | {_c_verdict(c['types'])} | {_c_verdict(c['sparse'])} | "
+        rows.append(f"| `{name[:-3]}` | {_c_verdict(c.get('convention'))} | {_c_verdict(c.get('convention'), True)} | "
+                    f"{_c_verdict(c.get('rename'))} | {_c_verdict(c.get('types'))} | {_c_verdict(c.get('sparse'))} | "
                     f"{'type check' if typed else 'not always'} |")  # fmt: skip
     return "\n".join(rows)
 
 
 def _c_table_section() -> str:
-    return c_contract.build_table(c_contract.measure())
+    from ._lab.c_contract import build_table
+
+    return build_table(_c_measure())
 
 
 def _c_conversion_section() -> str:
-    return c_contract.conversion_table(c_contract.measure())
+    from ._lab.c_contract import conversion_table
+
+    return conversion_table(_c_measure())
 
 
 def _c_detection_section() -> str:
-    return c_contract.detection_table(c_contract.measure())
+    from ._lab.c_contract import detection_table
+
+    return detection_table(_c_measure())
 
 
 def _checkers_section() -> str:
@@ -405,9 +419,11 @@ def generated_blocks(text: str) -> dict[str, str]:
 def _cmd_review(args: argparse.Namespace) -> int:
     doc = Path(args.doc)
     sections = dict(SECTIONS) if args.no_timing else {**SECTIONS, **TIMED}
+    from ._lab.c_contract import CError
+
     try:
         text = regenerate(doc.read_text(), sections)
-    except c_contract.CError as e:
+    except CError as e:
         print(f"pinapi review: {e}")
         return 2
     missing = set(sections) - set(generated_blocks(text))

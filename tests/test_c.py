@@ -81,6 +81,6 @@ def test_a_diagnostic_off_the_marked_lines_is_an_error(tmp_path: Path) -> None:
 def test_a_missing_tool_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     real = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name: None if name == "spatch" else real(name))
-    assert c_contract.missing_tools() == ["spatch"] or "gcc" in c_contract.missing_tools()
+    assert "spatch" in c_contract.missing_tools()
     with pytest.raises(CError, match="spatch"):
         measure.__wrapped__()
