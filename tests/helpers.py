@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+import pytest
 
 from pinapi import MM
 from pinapi import lowlevel
+from pinapi._lab.c_contract import missing_tools
 
 
 def state(*mms: MM) -> dict[str, Any]:
@@ -22,3 +26,13 @@ def state(*mms: MM) -> dict[str, Any]:
         "folios": folios,
         "vmas": [[(v.vm_start, v.vm_end, int(v.vm_flags)) for v in mm.vmas] for mm in mms],
     }
+
+
+def require_c_tools() -> None:
+    """Fail under CI, skip elsewhere, when gcc, sparse or spatch is missing."""
+    missing = missing_tools()
+    if missing:
+        reason = f"needs {', '.join(missing)} (apt-get install -y sparse coccinelle gcc)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)

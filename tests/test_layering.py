@@ -42,7 +42,7 @@ LAYERS: list[list[str]] = [
     ["_tools", "_tools.checkout"],
     ["_tools.check"],
     ["_tools.run", "_tools.bench"],
-    ["_lab", "_lab.race", "_lab.evidence", "_lab.checker_table", "_lab.drivers_table"],
+    ["_lab", "_lab.race", "_lab.evidence", "_lab.checker_table", "_lab.drivers_table", "_lab.c_contract"],
     ["_lab.review"],
     ["__main__"],
 ]

@@ -22,6 +22,7 @@ from typing import Any, Final
 from .._tools.bench import MODES as BENCH_MODES
 from .._tools.checkout import ROOT, require_checkout
 from .._tools.bench import map_region, run_mode
+from .c_contract import CError, Cell, build_table, conversion_table, detection_table, measure
 from .checker_table import CHECKERS_DOC, gallery_results, table
 from .drivers_table import call_sites
 from .evidence import EXPERIMENTS, run_experiment
@@ -34,7 +35,8 @@ from .._pin import VaddrPin, folio_maybe_dma_pinned, unpin_user_pages, vaddr_pin
 from .race import Mode, Schedule, all_schedules, fails
 from .._mm.pin_tracking import ExactCounter, LookupTree, PageFlag, PinTracking, RefcountBias, use_tracking
 
-__all__ = ["SECTIONS", "TIMED", "regenerate", "add_review_parser", "shared_page_rates", "pin_capacity"]
+
+__all__ = ["SECTIONS", "C_SECTIONS", "TIMED", "regenerate", "add_review_parser", "shared_page_rates", "pin_capacity"]
 
 STRATEGIES: Final[tuple[type[PinTracking], ...]] = (RefcountBias, ExactCounter, PageFlag, LookupTree)
 _GROUP: Final = 64  # pages per workload group
@@ -198,59 +200,60 @@ def _bare_pages_section() -> str:
     return "\n".join(rows)
 
 
-#: What each gallery class is in C, where a pin is a bare ``struct page *``:
-#: ``leak`` (a release mistake: the named _evidence experiment), ``bug`` (an
-#: immediate refcount underflow), ``einval`` (refused by the kernel's argument
-#: checks), ``ctype`` (C's own types differ), ``race`` (the writeback race),
-#: ``legal`` (not a bug in C), ``old-name`` (calls the renamed API), ``none``
-#: (no C counterpart).
-CLASS_IN_C: Final[dict[str, tuple[str, str]]] = {
-    "put_page_on_pin": ("leak", "put_page on a pinned page"),
-    "release_pages_on_pins": ("leak", "release_pages on pinned pages"),
-    "sg_round_trip": ("leak", "put_page on a pinned page"),
-    "mixed_pages": ("leak", "one release_pages for a mix of pinned and plain pages"),
-    "handle_internals": ("leak", "put_page on a pinned page"),
-    "pin_stored_as_page": ("leak", "put_page on a pinned page"),
-    "put_page_on_bvec": ("leak", "put_page on the page of a bvec (THP)"),
-    "unpin_plain_page": ("bug", "unpin on plain get_user_pages references"),
-    "put_user_bvec_on_pins": ("ctype", "struct page ** where a struct bio_vec * is due"),
-    "unpin_bvec": ("ctype", "struct bio_vec * where a struct page ** is due"),
-    "foll_pin_at_call_site": ("einval", "is_valid_gup_args()"),
-    "longterm_plain_reference": ("einval", "is_valid_gup_args()"),
-    "pin_without_owner": ("einval", "vaddr_pin_pages() with no owner"),
-    "data_through_plain_page": ("race", "the writeback race"),
-    "struct_page_call_on_pin": ("legal", "get_page()/set_page_dirty() on a pinned page"),
-    "construct_handle": ("none", ""),
-    "deprecated_legacy_api": ("old-name", "get_user_pages()"),
-}
-
-_IN_C: Final = {
+#: What a C mistake the build accepts does at run time, by its ``misuse:``
+#: kind in c/; "leak" is what the debug counter WARNs on (bare-pages table).
+_AT_RUN_TIME: Final = {
     "leak": "never: silent leak",
     "bug": "run time: BUG",
     "einval": "run time: -EINVAL",
-    "ctype": "build: C types",
     "race": "never: rare BUG or lost data",
     "legal": "not a bug",
-    "old-name": "never",
-    "none": "n/a",
+    "old-api": "never",
 }
+_DEBUG_LEAK: Final = "debug builds, if the path runs: WARN, still leaks"
+
+
+def _c_verdict(cell: Cell | None, debug_counter: bool = False) -> str:
+    """When a C variant catches a class: the build for the units gcc or
+    sparse reports, the run time for the rest."""
+    if cell is None:
+        return "n/a"
+    caught = [o for o, _ in cell.outcomes if o != "accepted"]
+    kinds = dict.fromkeys(k for o, ks in cell.outcomes if o == "accepted" for k in ks)
+    run = " / ".join(_DEBUG_LEAK if debug_counter and k == "leak" else _AT_RUN_TIME[k] for k in kinds)
+    tools = " and ".join(dict.fromkeys(caught))
+    if not kinds:
+        return f"build: {tools}"
+    return f"build: {tools} {len(caught)} of {len(cell.outcomes)}; else {run}" if caught else run
 
 
 def _proposals_section() -> str:
-    """Misuse class x proposal: when each proposal catches the mistake."""
+    """Misuse class x proposal: when each proposal catches the mistake; the C
+    columns from c/misuse/ under pin.h's variants, the last from the checkers."""
     cells = gallery_results()
-    head = ("| misuse class | put_user_page*() at every site | + the debug counter | rename to "
-            "vaddr_pin_pages() | distinct types (this contract) |")  # fmt: skip
-    rows = [head, "|---|---|---|---|---|"]
+    c_cells = measure().cells
+    head = ("| misuse class | put_user_page*() at every site (a) | + the debug counter | rename to "
+            "vaddr_pin_pages() (b) | C types (c) | sparse `__pinned` (d) | distinct types (this contract) |")  # fmt: skip
+    rows = [head, "|---|---|---|---|---|---|---|"]
     for name in sorted(n for n in cells if n != "ok/"):
-        kind, _ = CLASS_IN_C[name[:-3]]
-        convention = _IN_C[kind]
-        debug_counter = "debug builds, if the path runs: WARN, still leaks" if kind == "leak" else convention
-        rename = "build: the name is gone" if kind == "old-name" else convention
+        c = c_cells.get(name[:-3], {})
         typed = cells[name]["mypy"].startswith("rejected") and cells[name]["pyright"].startswith("rejected")
-        rows.append(f"| `{name[:-3]}` | {convention} | {debug_counter} | {rename} | "
+        rows.append(f"| `{name[:-3]}` | {_c_verdict(c.get('convention'))} | {_c_verdict(c.get('convention'), True)} | "
+                    f"{_c_verdict(c.get('rename'))} | {_c_verdict(c.get('types'))} | {_c_verdict(c.get('sparse'))} | "
                     f"{'type check' if typed else 'not always'} |")  # fmt: skip
     return "\n".join(rows)
+
+
+def _c_table_section() -> str:
+    return build_table(measure())
+
+
+def _c_conversion_section() -> str:
+    return conversion_table(measure())
+
+
+def _c_detection_section() -> str:
+    return detection_table(measure())
 
 
 def _checkers_section() -> str:
@@ -359,8 +362,15 @@ def _cases_section() -> str:
     return "\n".join(rows) + f"\n\n{len(sites)} modules, {judged} of them judgement calls (see docs/drivers.md)."
 
 
-SECTIONS: Final[dict[str, Callable[[], str]]] = {
+#: The sections that run gcc, sparse and spatch.
+C_SECTIONS: Final[dict[str, Callable[[], str]]] = {
     "proposals": _proposals_section,
+    "c-table": _c_table_section,
+    "c-conversion": _c_conversion_section,
+    "c-detection": _c_detection_section,
+}
+SECTIONS: Final[dict[str, Callable[[], str]]] = {
+    **C_SECTIONS,
     "checkers": _checkers_section,
     "cases": _cases_section,
     "strategies": _strategies_section,
@@ -397,7 +407,11 @@ def _cmd_review(args: argparse.Namespace) -> int:
     require_checkout("pinapi review (docs/review.md and the examples it measures)")
     doc = Path(args.doc)
     sections = dict(SECTIONS) if args.no_timing else {**SECTIONS, **TIMED}
-    text = regenerate(doc.read_text(), sections)
+    try:
+        text = regenerate(doc.read_text(), sections)
+    except CError as e:
+        print(f"pinapi review: {e}")
+        return 2
     missing = set(sections) - set(generated_blocks(text))
     if missing:
         print(f"pinapi review: {doc} has no block for {', '.join(sorted(missing))}")
