@@ -315,3 +315,102 @@ def test_cfg_match_cases_fall_through_to_the_next() -> None:
     assert {("stmt@3", "case@4", "next"), ("case@4", "stmt@5", "true"), ("case@4", "case@6", "false"),
             ("case@6", "test@6", "true"), ("test@6", "case@8", "false"), ("case@8", "stmt@9", "true")} <= e
     assert not any(src == "case@8" and kind == "false" for src, _, kind in e)  # the wildcard always matches
+
+
+# -- the pytest plugin -----------------------------------------------------------------
+
+USER_TESTS = '''
+import pytest
+import pinapi
+from pinapi import (MM, PAGE_SIZE, VaddrPin, alloc_page, get_user_bvec, get_user_pages_remote, put_page,
+                    release_pages, unpin_user_pages, vaddr_pin_pages)
+
+
+@pytest.fixture
+def buf():
+    mm = MM("user")
+    yield mm, mm.mmap(4 * PAGE_SIZE)
+    mm.exit()
+
+
+@pytest.fixture
+def pinned(buf):
+    mm, addr = buf
+    pins = vaddr_pin_pages(addr, 1, 0, VaddrPin(mm=mm))
+    yield pins
+    unpin_user_pages(pins)
+
+
+def test_balanced(buf):
+    mm, addr = buf
+    unpin_user_pages(vaddr_pin_pages(addr, 2, 0, VaddrPin(mm=mm)))
+    release_pages(p for p in get_user_pages_remote(mm, addr, 2, 0))
+    put_page(alloc_page())
+
+
+def test_released_by_the_fixture(pinned):
+    assert len(pinned) == 1
+
+
+def test_leaves_pins(buf):
+    mm, addr = buf
+    pins = vaddr_pin_pages(addr, 2, 0, VaddrPin(mm=mm))
+    assert pins
+
+
+def test_leaves_a_bvec(buf):
+    mm, addr = buf
+    bvec = get_user_bvec(addr, 100, 0, VaddrPin(mm=mm))
+    assert bvec
+
+
+def test_leaves_a_reference(buf):
+    mm, addr = buf
+    pages = get_user_pages_remote(mm, addr, 1, 0)
+    assert pages
+
+
+@pytest.mark.pinapi_leaks
+def test_leaves_pins_on_purpose(buf):
+    mm, addr = buf
+    pins = vaddr_pin_pages(addr, 1, 0, VaddrPin(mm=mm))
+    assert pins
+
+
+def test_debug_counter():
+    assert pinapi.debug_pins_enabled()
+'''
+
+
+def run_pytest(tmp_path: Path, *args: str, ini: str = "") -> subprocess.CompletedProcess[str]:
+    (tmp_path / "pytest.ini").write_text(f"[pytest]\naddopts = -p no:cacheprovider -rfE\n{ini}")
+    (tmp_path / "test_user.py").write_text(USER_TESTS)
+    return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+
+
+def outcomes(r: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    return {name: outcome for outcome, name in re.findall(r"^(FAILED|ERROR) test_user\.py::(\w+)", r.stdout, re.M)}
+
+
+def test_the_plugin_is_an_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    assert [e.value for e in entry_points(group="pytest11") if e.name == "pinapi"] == ["pinapi.pytest_plugin"]
+
+
+def test_the_plugin_names_the_call_site_of_what_a_test_leaves(tmp_path: Path) -> None:
+    r = run_pytest(tmp_path, "--pinapi-balance")
+    assert outcomes(r) == {"test_leaves_pins": "ERROR", "test_leaves_a_bvec": "ERROR",
+                           "test_leaves_a_reference": "ERROR"}, r.stdout  # fmt: skip
+    site = tmp_path / "test_user.py"
+    assert f"pins on 2 pages for VaddrPin(mm=<MM user>, file=None) taken at {site}:36 (test_leaves_pins)" in r.stdout
+    assert f"a bvec on 1 page for VaddrPin(mm=<MM user>, file=None) taken at {site}:42 (test_leaves_a_bvec)" in r.stdout
+    assert f"taken by get_user_pages_remote() at {site}:48 (test_leaves_a_reference)" in r.stdout
+
+
+def test_the_plugin_is_off_unless_asked_and_its_debug_counter_can_be(tmp_path: Path) -> None:
+    assert outcomes(run_pytest(tmp_path)) == {"test_debug_counter": "FAILED"}
+    r = run_pytest(tmp_path, "--pinapi-no-debug", ini="pinapi_balance = true\n")
+    assert set(outcomes(r)) == {"test_leaves_pins", "test_leaves_a_bvec", "test_leaves_a_reference",
+                                "test_debug_counter"}, r.stdout  # fmt: skip
