@@ -22,7 +22,9 @@ Above the model, the tools behind ``python -m pinapi``: ``_run`` (the main
 job), ``_check`` (type-check driver code), ``_drivers`` (the call-site
 table), ``_bench`` (gup_test), and the review's evidence: ``_race`` (the
 writeback race, replayable), ``_evidence`` (release mistakes on bare struct
-pages), ``_checkers`` (the checker x misuse table), ``_review``.
+pages), ``_checkers`` (the checker x misuse table), ``_review``. For
+users' code: ``_tools/balance`` (the static balance analysis ``pinapi
+check`` runs, stdlib only) and ``pytest_plugin`` (its runtime counterpart).
 
 The typed contract drivers see is ``stubs/pinapi/__init__.pyi``.
 """

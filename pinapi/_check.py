@@ -185,8 +185,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     checkers = ["mypy"]
     if importlib.util.find_spec("pyright") is not None and not args.mypy_only:
         checkers.append("pyright")
-    with ThreadPoolExecutor() as pool:  # the checkers run side by side
+    with ThreadPoolExecutor() as pool:  # the checkers run side by side, the balance analysis meanwhile
         runs = [pool.submit(RUNNERS[c], args.paths, stubs) for c in checkers]
+        findings = balance.analyze_paths([Path(p) for p in args.paths], strict=args.strict_balance)
         diags = [d for run in runs for d in run.result()]
     # pyright's "type is unknown" follows from another error in the same file
     primary = {d.path for d in diags if not d.code.startswith("reportUnknown")}
@@ -201,16 +202,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
             continue
         seen[key] = [d.checker]
         print(f"{d.path}:{d.line}: {rule}{'; use ' + instead if instead else ''}  [{d.checker} {d.code}: {d.message}]")
-    found = _report_balance(args.paths, args.strict_balance)
+    found = _report_balance(findings)
     print(f"pinapi check: {len(seen)} misuse{'s' if len(seen) != 1 else ''} found by "
           f"{' and '.join(checkers)}" if seen else f"pinapi check: clean ({' and '.join(checkers)})",
           end=f"; {found} balance finding{'s' if found != 1 else ''}\n" if found else "\n")  # fmt: skip
     return 1 if seen or found else 0
 
 
-def _report_balance(paths: list[str], strict: bool) -> int:
-    """Print the balance findings of *paths* in the type rules' style; how many."""
-    findings = balance.analyze_paths([Path(p) for p in paths], strict=strict)
+def _report_balance(findings: list[balance.Finding]) -> int:
+    """Print balance *findings* in the type rules' style; how many."""
     for f in findings:
         print(f"{f.path}:{f.line}: {f.rule}: {f.message}  [balance]")
     return len(findings)

@@ -167,6 +167,18 @@ def test_summaries_cross_files(tmp_path: Path) -> None:
     assert found == [("driver.py", 10, "pin-leaked"), ("driver.py", 15, "pin-released-twice")]
 
 
+def test_a_star_import_of_the_contract() -> None:
+    src = """
+        from pinapi import *
+
+        def f(owner: VaddrPin, addr: int) -> None:
+            pins = vaddr_pin_pages(addr, 1, 0, owner)
+            unpin_user_pages(pins)
+            unpin_user_pages(pins)
+    """
+    assert reported(src) == [(7, "pin-released-twice")]
+
+
 def test_a_release_of_the_wrong_kind_releases_nothing() -> None:
     """unpin_user_page() on a plain reference is the type checkers' error; the
     reference is still held."""

@@ -114,3 +114,11 @@ def pinned(owner: VaddrPin, addr: int, nr_pages: int) -> Generator[PinnedPages]:
         yield pins
     finally:
         unpin_user_pages_dirty_lock(pins, make_dirty=True)
+
+
+def released_through_a_dict(owner: VaddrPin, addrs: list[int]) -> None:
+    by_addr: dict[int, PinnedPages] = {}
+    for addr in addrs:
+        by_addr[addr] = vaddr_pin_pages(addr, 1, 0, owner)
+    for pins in by_addr.values():
+        unpin_user_pages(pins)

@@ -158,3 +158,19 @@ def the_first_page_early_the_rest_later(owner: VaddrPin, addr: int) -> None:
     pins = vaddr_pin_pages(addr, 4, 0, owner)
     unpin_user_pages(pins[:1])
     unpin_user_pages(p for p in pins if p.pinned)
+
+
+def nested_handlers_unwind_in_reverse(owner: VaddrPin, addr: int, sink: MM) -> None:
+    pins = vaddr_pin_pages(addr, 1, 0, owner)
+    try:
+        bvec = get_user_bvec(addr, 64, 0, owner)
+        try:
+            sink.write(addr, bvec[0].read(0, 8))
+        except KernelError:
+            put_user_bvec(bvec, make_dirty=False)
+            raise
+        put_user_bvec(bvec, make_dirty=False)
+    except KernelError:
+        unpin_user_pages(pins)
+        raise
+    unpin_user_pages(pins)

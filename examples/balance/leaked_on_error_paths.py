@@ -11,8 +11,8 @@ from typing import Annotated, TypeVar
 
 from pinapi import (
     FOLL_WRITE, MM, PAGE_SIZE, KernelError, PinnedPages, VaddrPin, alloc_page, follow_page, get_user_bvec,
-    memcpy_from_page, memcpy_to_page, put_page, put_user_bvec, unpin_user_pages, unpin_user_pages_dirty_lock,
-    vaddr_pin_pages,
+    get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page, put_user_bvec, unpin_user_pages,
+    unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
 _T = TypeVar("_T")
@@ -142,3 +142,8 @@ def owner_keeps_them_when_busy(pins: Owned[PinnedPages], busy: bool) -> None:
     if busy:
         return  # balance: pin-leaked
     unpin_user_pages(pins)
+
+
+def returns_the_pfns_not_the_pages(mm: MM, start: int) -> list[int]:
+    pages = get_user_pages_remote(mm, start, 4, 0)
+    return [page.pfn for page in pages]  # balance: pin-leaked

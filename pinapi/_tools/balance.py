@@ -105,8 +105,9 @@ _STORES: Final = frozenset({
 _CARRIERS: Final = frozenset({"list", "tuple", "set", "frozenset", "sorted", "reversed", "iter", "next",
                               "enumerate", "zip", "filter", "map", "dict"})  # fmt: skip
 _BUILTINS: Final = frozenset(dir(builtins))
-#: Container methods that take elements out, copy or clear; like _STORES, they cannot fail.
-_KEEPS: Final = frozenset({"pop", "popleft", "popitem", "copy", "clear"})
+#: Container methods that take elements out, view or copy all, or clear; like _STORES, they cannot fail.
+_VIEWS: Final = frozenset({"copy", "values", "items"})
+_KEEPS: Final = frozenset({"pop", "popleft", "popitem", "clear"}) | _VIEWS
 _CONTAINER_CALLS: Final = frozenset({"list", "dict", "set", "deque", "defaultdict", "OrderedDict"})
 
 
@@ -364,15 +365,15 @@ class CFG:
 class _Ctx:
     """Where each way out of a statement goes: *brk*/*cont* for the innermost
     loop, *ret* per ``return``, *rse* for an explicit ``raise`` of a class name
-    (None: unknown), *exc* for a failing call (empty: not followed), *cur* the
-    exception a bare ``raise`` re-raises."""
+    (None: unknown), *exc* for a failing call known not to be one of *caught*
+    (empty: not followed), *cur* the exception a bare ``raise`` re-raises."""
 
     loops: tuple[int, ...]
     brk: Callable[[], int] | None
     cont: Callable[[], int] | None
     ret: Callable[[ast.Return], int]
     rse: Callable[[str | None, int], list[int]]
-    exc: Callable[[], list[int]]
+    exc: Callable[[frozenset[str]], list[int]]
     cur: str | None = None
 
 
@@ -424,7 +425,7 @@ class _Builder:
 
         end = self.func.end_lineno or self.func.lineno
         ctx = _Ctx((), None, None, lambda r: self.node("sink", r, r.lineno, (), f"returns at line {r.lineno}"),
-                   rse, lambda: [])  # fmt: skip
+                   rse, lambda caught: [])  # fmt: skip
         entry = self.node("entry", self.func, self.func.lineno, ())
         self.link(entry, self.block(self.func.body, self.node("sink", None, end, (), f"returns at its end (line {end})"), ctx))
         return CFG(self.func, self.nodes, self.heads, self.index)
@@ -438,7 +439,7 @@ class _Builder:
 
     def raising(self, n: int, ctx: _Ctx) -> int:
         """Give *n* its exceptional edges (followed only if it can fail)."""
-        for t in ctx.exc():
+        for t in ctx.exc(frozenset()):
             self.link(n, t, "exc")
         return n
 
@@ -476,9 +477,9 @@ class _Builder:
         def rse(name: str | None, line: int) -> list[int]:
             return [via(("raise", name, line), lambda: self.fan(ctx.rse(name, line), ctx.loops, line))]
 
-        def exc() -> list[int]:
-            outer = ctx.exc()
-            return [via("exc", lambda: self.fan(outer, ctx.loops, 0))] if outer else []
+        def exc(caught: frozenset[str]) -> list[int]:
+            outer = ctx.exc(caught)
+            return [via(("exc", caught), lambda: self.fan(outer, ctx.loops, 0))] if outer else []
 
         return replace(ctx, brk=brk if ctx.brk else None, cont=cont if ctx.cont else None, ret=ret, rse=rse, exc=exc)
 
@@ -570,8 +571,10 @@ class _Builder:
                 caught = catch_all or any(name in names for _, names in handlers if names)
                 return [e for e, _ in handlers] + ([] if caught else outer.rse(name, line))
 
-            def exc() -> list[int]:
-                return [e for e, _ in handlers] + ([] if catch_all else outer.exc())
+            def exc(caught: frozenset[str]) -> list[int]:
+                named = frozenset().union(*(names for _, names in handlers if names))
+                return [e for e, names in handlers if names is None or not names <= caught] + (
+                    [] if catch_all else outer.exc(caught | named))
 
             body_ctx = replace(outer, rse=rse, exc=exc)
         orelse = self.block(s.orelse, after, outer)
@@ -677,7 +680,7 @@ class _Module:
                 self._collect([*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", []),
                                *(s for h in getattr(node, "handlers", []) for s in h.body)], cls, prefix)  # fmt: skip
 
-    def link(self, files: Mapping[Path, _Module], by_name: Mapping[str, Path]) -> None:
+    def link(self, files: Mapping[Path, _Module], by_name: Mapping[str, Path], contract: Contract) -> None:
         """Resolve this module's imports against the contract and *files*."""
         todo: list[ast.stmt] = list(self.tree.body)
         while todo:
@@ -693,7 +696,9 @@ class _Module:
                         self.modules[a.asname] = by_name[a.name]
             elif isinstance(node, ast.ImportFrom):
                 if node.level == 0 and node.module == "pinapi":
-                    self.contract |= {a.asname or a.name: a.name for a in node.names}
+                    if node.names[0].name == "*":
+                        self.contract |= {n: n for n in [*contract.params, *contract.classes]}
+                    self.contract |= {a.asname or a.name: a.name for a in node.names if a.name != "*"}
                     continue
                 if node.level == 0 and node.module in ("typing", "typing_extensions"):
                     self.typing |= {a.asname or a.name for a in node.names}
@@ -1477,8 +1482,8 @@ class _Flow:
         return frozenset(out)
 
     def comprehension(self, e: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> Refs:
-        """A comprehension over handles covers all of them; its element
-        expression sees each as a part."""
+        """The element expression sees each handle iterated as a part; what it
+        yields of them, the comprehension holds all of."""
         env = self.st.env
         saved: dict[str, Refs | None] = {}
         iters = EMPTY
@@ -1498,7 +1503,7 @@ class _Flow:
             else:
                 env[name] = old
         covered = {h for h, _ in iters}
-        return iters | frozenset((h, WHOLE if h in covered else k) for h, k in out)
+        return frozenset((h, WHOLE if h in covered else k) for h, k in out)
 
     def bind(self, names: Sequence[str], call: ast.Call, args: list[Refs], kws: list[tuple[str | None, Refs]]) -> dict[int, Refs]:
         """Which parameter (by index) each argument's handles reach."""
@@ -1544,7 +1549,7 @@ class _Flow:
             if recv:
                 if name == "clear" and isinstance(holder, ast.Name):
                     self.st.env[holder.id] = EMPTY
-                return _part(recv) if name in _KEEPS - {"copy", "clear"} else recv if name == "copy" else EMPTY
+                return _part(recv) if name in _KEEPS - _VIEWS - {"clear"} else recv if name in _VIEWS else EMPTY
         return self.unknown(call, every)
 
     def contract_call(self, name: str, call: ast.Call, args: list[Refs], kws: list[tuple[str | None, Refs]]) -> Refs:
@@ -1638,7 +1643,7 @@ class _Analyzer:
     def run(self) -> list[Finding]:
         by_name = _module_names(self.modules)
         for m in [*self.modules.values(), *self.unfiled]:
-            m.link(self.modules, by_name)
+            m.link(self.modules, by_name, self.contract)
         for m in [*self.modules.values(), *self.unfiled]:
             for f in m.funcs.values():
                 self.summary(f)
