@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from functools import wraps
 from types import ModuleType
 from typing import Any
@@ -100,7 +100,7 @@ class _References:
             if not from_result and args:
                 if hasattr(args[0], "folio"):
                     pages = [args[0]]
-                else:  # an iterable of pages: the call and the record both see them
+                elif isinstance(args[0], Iterable):  # of pages: the call and the record both see them
                     pages = list(args[0])
                     args = (pages, *args[1:])
             result = original(*args, **kwargs)

@@ -389,6 +389,14 @@ def test_leaves_pins_on_purpose(buf):
     assert pins
 
 
+def test_recorded_calls_refuse_what_they_refused(buf):
+    mm, addr = buf
+    pins = vaddr_pin_pages(addr, 1, 0, VaddrPin(mm=mm))
+    with pytest.raises(TypeError, match="unpin_user_page"):
+        put_page(pins[0])
+    unpin_user_pages(pins)
+
+
 def test_debug_counter():
     assert pinapi.debug_pins_enabled()
 '''
