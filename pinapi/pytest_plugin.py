@@ -130,7 +130,8 @@ class _References:
         """The references this test took and still holds."""
         with self.lock:
             return [f"a plain reference to {folio!r} taken by {site}"
-                    for records in self.live.values() for folio, site, epoch in records if epoch == self.epoch]  # fmt: skip
+                    for records in self.live.values() for folio, site, epoch in records
+                    if epoch == self.epoch]  # fmt: skip
 
 
 class _Balance:

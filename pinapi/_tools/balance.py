@@ -427,7 +427,8 @@ class _Builder:
         ctx = _Ctx((), None, None, lambda r: self.node("sink", r, r.lineno, (), f"returns at line {r.lineno}"),
                    rse, lambda caught: [])  # fmt: skip
         entry = self.node("entry", self.func, self.func.lineno, ())
-        self.link(entry, self.block(self.func.body, self.node("sink", None, end, (), f"returns at its end (line {end})"), ctx))
+        falls_off = self.node("sink", None, end, (), f"returns at its end (line {end})")
+        self.link(entry, self.block(self.func.body, falls_off, ctx))
         return CFG(self.func, self.nodes, self.heads, self.index)
 
     def node(self, kind: Kind, tree: ast.AST | None, line: int, loops: tuple[int, ...], label: str = "") -> int:
@@ -629,8 +630,8 @@ class _Func:
     @property
     def trivial(self) -> bool:
         """A declaration only: docstring, ``...``, ``pass`` or ``raise NotImplementedError``."""
-        return all(isinstance(s, (ast.Pass, ast.Raise)) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
-                   for s in self.node.body)  # fmt: skip
+        return all(isinstance(s, (ast.Pass, ast.Raise))
+                   or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)) for s in self.node.body)
 
 
 @dataclass(frozen=True)
@@ -642,6 +643,9 @@ class _Callee:
     kind: Literal["contract", "user", "builtin", "method", "unknown"]
     name: str
     func: _Func | None = None
+
+
+_LEN: Final = _Callee("builtin", "len")
 
 
 class _Module:
@@ -1050,7 +1054,8 @@ class _Flow:
         for h, tokens in self.st.hs.items():
             if h.parent is None and _leaking(tokens) and self.reported(h):
                 part = "" if HELD in tokens else "part of "
-                self.find("pin-leaked", node, f"{self.func.qualname}() {node.label} with {part}{self.describe(h)} still held")
+                self.find("pin-leaked", node,
+                          f"{self.func.qualname}() {node.label} with {part}{self.describe(h)} still held")
         if self.report and node.label.startswith("returns"):
             for a in self.func.params:
                 self.ends.setdefault(a.arg, []).append(self.st.hs.get(_H(param=a.arg), _NOTHING))
@@ -1132,8 +1137,8 @@ class _Flow:
                     m.var = t.id
                 if h in self.renewed and h in old and not any(
                         h in {x for x, _ in v} for k, v in st.env.items() if k != t.id):  # fmt: skip
-                    self.find("pin-leaked", self.node, f"line {self.node.line} takes {self.meta[h].word} again while "
-                                                       f"`{t.id}` still holds those of the previous iteration")  # fmt: skip
+                    self.find("pin-leaked", self.node, f"line {self.node.line} takes {self.meta[h].word} again "
+                                                       f"while `{t.id}` still holds those of the previous iteration")
         elif isinstance(t, (ast.Tuple, ast.List)):
             fresh = [h for h, k in refs if k == WHOLE and h in self.created and h.parent is None]
             if len(t.elts) == 1 and not isinstance(t.elts[0], ast.Starred):
@@ -1184,7 +1189,8 @@ class _Flow:
         each position's handles apart."""
         it = s.iter
         callee = self.an.resolve(self.func, it.func) if isinstance(it, ast.Call) else None
-        if isinstance(it, ast.Call) and callee is not None and callee.kind == "builtin" and callee.name in ("enumerate", "zip"):
+        if isinstance(it, ast.Call) and callee is not None and callee in (_Callee("builtin", "enumerate"),
+                                                                            _Callee("builtin", "zip")):
             args = [self.ev(a) for a in it.args]
             positions = [EMPTY, *args[:1]] if callee.name == "enumerate" else args
             for i, refs in enumerate(positions):
@@ -1246,7 +1252,8 @@ class _Flow:
         for h, tokens in list(self.st.hs.items()):
             if ("consuming", loop) in tokens:
                 done: Token = ("released", line) if self.consuming[(loop, h)] == {"released"} else HANDED
-                self.st.hs[h] = frozenset((done if finished else PARTIAL) if t == ("consuming", loop) else t for t in tokens)
+                self.st.hs[h] = frozenset((done if finished else PARTIAL) if t == ("consuming", loop) else t
+                                          for t in tokens)  # fmt: skip
                 if finished and h.parent is not None:  # an element of an outer loop, released by this one
                     self.consuming.setdefault((h.loop, h.parent), set()).add("released" if done != HANDED else "handed")
         for key in [k for k in self.st.env if k == f"$iter{loop}" or k.startswith(f"$iter{loop}#")]:
@@ -1326,15 +1333,16 @@ class _Flow:
                 if truth == isinstance(op, (ast.Is, ast.Eq)):
                     self.empty(left)
             elif isinstance(right, ast.Constant) and right.value in (0, 1) and self.length(left):
-                empties = {(ast.Eq, 0), (ast.LtE, 0), (ast.Lt, 1)} if truth else {(ast.NotEq, 0), (ast.Gt, 0), (ast.GtE, 1)}
-                if (type(op), right.value) in empties:
+                empty_when = {(ast.Eq, 0), (ast.LtE, 0), (ast.Lt, 1)}
+                nonempty_when = {(ast.NotEq, 0), (ast.Gt, 0), (ast.GtE, 1)}
+                if (type(op), right.value) in (empty_when if truth else nonempty_when):
                     self.empty(left)
         elif not truth:
             self.empty(test)
 
     def length(self, e: ast.expr) -> ast.expr | None:
         """X of ``len(X)``."""
-        if isinstance(e, ast.Call) and len(e.args) == 1 and self.an.resolve(self.func, e.func) == _Callee("builtin", "len"):
+        if isinstance(e, ast.Call) and len(e.args) == 1 and self.an.resolve(self.func, e.func) == _LEN:
             return e.args[0]
         return None
 
@@ -1505,7 +1513,8 @@ class _Flow:
         covered = {h for h, _ in iters}
         return frozenset((h, WHOLE if h in covered else k) for h, k in out)
 
-    def bind(self, names: Sequence[str], call: ast.Call, args: list[Refs], kws: list[tuple[str | None, Refs]]) -> dict[int, Refs]:
+    def bind(self, names: Sequence[str], call: ast.Call, args: list[Refs],
+             kws: list[tuple[str | None, Refs]]) -> dict[int, Refs]:  # fmt: skip
         """Which parameter (by index) each argument's handles reach."""
         out: dict[int, Refs] = {}
         for i, (a, refs) in enumerate(zip(call.args, args)):
