@@ -175,3 +175,23 @@ def test_every_public_name_of_the_contract_states_its_rule_in_one_line() -> None
     for node in defs:
         doc = ast.get_docstring(node)
         assert doc and "\n" not in doc, node.name
+
+
+def test_balance_and_its_pytest_plugin_from_the_installed_wheel(installed_wheel: tuple[Path, Path]) -> None:
+    """The balance analysis finds the contract in pinapi-stubs; the plugin
+    loads from the wheel's pytest11 entry point and fails a leaking test."""
+    python, work = installed_wheel
+    r = run(python, "-c", "from pathlib import Path; from pinapi._tools.balance import analyze_paths; "
+            "print(len(analyze_paths([Path('examples/balance')])))", cwd=work)  # fmt: skip
+    assert r.returncode == 0 and int(r.stdout) >= 25, r.stdout + r.stderr
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    (pytest_pin,) = [d for d in dev if d.startswith("pytest==")]
+    assert run(PY, "-m", "pip", "--python", python, "install", "-q", pytest_pin).returncode == 0
+    (work / "plugin").mkdir()
+    (work / "plugin" / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\npinapi_balance = true\n")
+    (work / "plugin" / "test_leak.py").write_text(
+        "from pinapi import MM, VaddrPin, vaddr_pin_pages\n\n"
+        "def test_leak():\n    mm = MM('t')\n    assert vaddr_pin_pages(mm.mmap(4096), 1, 0, VaddrPin(mm=mm))\n"
+    )
+    r = run(python, "-m", "pytest", cwd=work / "plugin")
+    assert r.returncode == 1 and "test_leak.py:5 (test_leak)" in r.stdout, r.stdout + r.stderr

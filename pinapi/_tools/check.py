@@ -4,8 +4,10 @@ Runs mypy (strict, deprecations as errors) and, when it is installed, pyright
 (strict) with the contract: the ``pinapi-stubs`` package of an installed
 pinapi, or ``stubs/`` beside a source tree. Each error is reported with the pin
 rule it breaks and the call to use instead. The code's own ignore comments are
-honoured, and an unused one is not a misuse. Exit status: 0 clean, 1 misuse
-found, 2 usage error.
+honoured, and an unused one is not a misuse. Then the balance analysis
+(``pinapi._tools.balance``): a pin leaked on some path, released twice, used
+after release, each at file:line with its rule. Exit status: 0 clean, 1
+misuse found, 2 usage error.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from . import balance
 from .checkout import ROOT, in_checkout
 
 __all__ = ["add_check_parser", "Diagnostic", "contract_stubs", "run_mypy", "run_pyright", "explain"]
@@ -182,8 +185,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     checkers = ["mypy"]
     if importlib.util.find_spec("pyright") is not None and not args.mypy_only:
         checkers.append("pyright")
-    with ThreadPoolExecutor() as pool:  # the checkers run side by side
+    with ThreadPoolExecutor() as pool:  # the checkers run side by side, the balance analysis meanwhile
         runs = [pool.submit(RUNNERS[c], args.paths, stubs) for c in checkers]
+        findings = balance.analyze_paths([Path(p) for p in args.paths], strict=args.strict_balance)
         diags = [d for run in runs for d in run.result()]
     # pyright's "type is unknown" follows from another error in the same file
     primary = {d.path for d in diags if not d.code.startswith("reportUnknown")}
@@ -198,13 +202,24 @@ def _cmd_check(args: argparse.Namespace) -> int:
             continue
         seen[key] = [d.checker]
         print(f"{d.path}:{d.line}: {rule}{'; use ' + instead if instead else ''}  [{d.checker} {d.code}: {d.message}]")
+    found = _report_balance(findings)
     print(f"pinapi check: {len(seen)} misuse{'s' if len(seen) != 1 else ''} found by "
-          f"{' and '.join(checkers)}" if seen else f"pinapi check: clean ({' and '.join(checkers)})")  # fmt: skip
-    return 1 if seen else 0
+          f"{' and '.join(checkers)}" if seen else f"pinapi check: clean ({' and '.join(checkers)})",
+          end=f"; {found} balance finding{'s' if found != 1 else ''}\n" if found else "\n")  # fmt: skip
+    return 1 if seen or found else 0
+
+
+def _report_balance(findings: list[balance.Finding]) -> int:
+    """Print balance *findings* in the type rules' style; how many."""
+    for f in findings:
+        print(f"{f.path}:{f.line}: {f.rule}: {f.message}  [balance]")
+    return len(findings)
 
 
 def add_check_parser(sub: Any) -> None:
     p = sub.add_parser("check", help="type-check driver code against the pin contract")
     p.add_argument("paths", nargs="+", help="files or directories of driver code")
     p.add_argument("--mypy-only", action="store_true", help="skip pyright even when it is installed")
+    p.add_argument("--strict-balance", action="store_true",
+                   help="report a pin passed to a call the balance analysis cannot see into (pin-unknown)")
     p.set_defaults(func=_cmd_check)
