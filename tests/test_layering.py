@@ -39,7 +39,7 @@ LAYERS: list[list[str]] = [
     ["_legacy"],
     ["_sg"],
     ["", "lowlevel"],
-    ["_tools", "_tools.checkout"],
+    ["_tools", "_tools.checkout", "_tools.report"],
     ["_tools.check"],
     ["_tools.run", "_tools.bench"],
     ["_lab", "_lab.race", "_lab.evidence", "_lab.checker_table", "_lab.drivers_table"],
