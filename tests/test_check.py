@@ -330,6 +330,23 @@ def test_github_format(one_misuse: Report) -> None:
     assert lines[1:] == ["pinapi check: 1 pin-rule finding (mypy and pyright)"]
 
 
+def test_daemon_gives_the_same_findings(tmp_path: Path) -> None:
+    """--daemon leaves a dmypy running between checks (stopped here by its
+    status file): a re-check after an edit sees the edit."""
+    (tmp_path / "driver.py").write_text(PUT_PAGE_ON_PIN)
+    status = tmp_path / ".pinapi_cache" / "dmypy.json"
+    try:
+        first = check("--checker", "mypy", "--daemon", "driver.py", cwd=tmp_path)
+        assert first.returncode == 1 and status.is_file(), first.stdout + first.stderr
+        assert first.stdout == check("--checker", "mypy", "driver.py", cwd=tmp_path).stdout
+        (tmp_path / "driver.py").write_text(PUT_PAGE_ON_PIN.replace("put_page(pins[0])", "pins[0].write(0, b'x')"))
+        again = check("--checker", "mypy", "--daemon", "driver.py", cwd=tmp_path)
+        assert (again.returncode, again.stdout) == (0, "pinapi check: clean (mypy)\n"), again.stdout + again.stderr
+    finally:
+        subprocess.run([sys.executable, "-m", "mypy.dmypy", "--status-file", status, "stop"],
+                       capture_output=True, timeout=60)  # fmt: skip
+
+
 def test_every_rule_is_documented() -> None:
     doc = (ROOT / "docs" / "check.md").read_text()
     rows = [f"| `{r.id}` | {r.summary} | {r.instead or '-'} |" for r in RULES.values()]

@@ -7,7 +7,8 @@ The rules:
   file parses; no two files are the same module to mypy. Otherwise one line
   naming the problem, exit 2.
 - Checkers (``--checker``, default both): mypy (strict, deprecations as
-  errors, its incremental cache in ``--cache-dir``) and pyright (strict,
+  errors, its incremental cache in ``--cache-dir``; with ``--daemon`` a
+  dmypy that stays running) and pyright (strict,
   ``reportDeprecated`` an error), side by side, against the contract: the
   ``pinapi-stubs`` package of an installed pinapi, or ``stubs/`` beside a
   source tree. One that cannot start is a one-line warning and the others
@@ -123,21 +124,24 @@ _MYPY_LINE: Final = re.compile(
 
 
 def run_mypy(paths: list[str], stubs: Path | None, project: Path | None = None,
-             cache: Path | None = None) -> list[Diagnostic]:  # fmt: skip
-    """mypy --strict over *paths* against the contract, its cache in *cache*
-    (else mypy's own); with *project* (a mypy.ini), that project's own
-    settings instead, run from its folder."""
+             cache: Path | None = None, daemon: Path | None = None) -> list[Diagnostic]:  # fmt: skip
+    """mypy --strict over *paths* against the contract, its settings and its
+    incremental cache in *cache* (else a temporary file and mypy's own
+    cache); with *daemon* (a status file), through a mypy daemon (dmypy) that
+    stays running. With *project* (a mypy.ini), that project's own settings
+    instead, run from its folder."""
     if importlib.util.find_spec("mypy") is None:
         raise CheckerUnavailable("mypy is not installed")
     with tempfile.TemporaryDirectory() as tmp:
-        config = project or Path(tmp) / "mypy.ini"
+        config = project or (cache or Path(tmp)) / "mypy.ini"
         if project is None:
             config.write_text(
                 "[mypy]\nstrict = True\nwarn_unused_ignores = False\nenable_error_code = deprecated\n"
                 + (f"mypy_path = {stubs}\n" if stubs else "")
             )
+        mypy = ["-m", "mypy.dmypy", "--status-file", str(daemon), "run", "--"] if daemon else ["-m", "mypy"]
         r = subprocess.run(
-            [sys.executable, "-m", "mypy", "--config-file", str(config), "--show-error-codes",
+            [sys.executable, *mypy, "--config-file", str(config), "--show-error-codes",
              "--show-column-numbers", "--no-pretty", "--no-error-summary", "--hide-error-context",
              "--no-color-output", *(["--cache-dir", str(cache / "mypy")] if cache else []), *paths],
             capture_output=True, text=True, cwd=project.parent if project else None,
@@ -187,14 +191,15 @@ def run_pyright(paths: list[str], stubs: Path | None, project: Path | None = Non
 
 
 def run_checkers(names: Sequence[str], paths: list[str], stubs: Path | None, *,
-                 projects: Mapping[str, Path] | None = None,
-                 cache: Path | None = None) -> tuple[list[Diagnostic], list[str], list[str]]:  # fmt: skip
-    """Run the checkers *names* side by side: (their errors, those that ran,
+                 projects: Mapping[str, Path] | None = None, cache: Path | None = None,
+                 daemon: Path | None = None) -> tuple[list[Diagnostic], list[str], list[str]]:  # fmt: skip
+    """Run the checkers *names* side by side (mypy's *cache* and *daemon* as
+    ``run_mypy()`` takes them): (their errors, those that ran,
     a warning per one that could not start). CommandError when none could,
     or when one failed on the input."""
     projects = projects or {}
     start: dict[str, Callable[[], list[Diagnostic]]] = {
-        "mypy": lambda: run_mypy(paths, stubs, projects.get("mypy"), cache),
+        "mypy": lambda: run_mypy(paths, stubs, projects.get("mypy"), cache, daemon),
         "pyright": lambda: run_pyright(paths, stubs, projects.get("pyright")),
     }
     with ThreadPoolExecutor(len(names)) as pool:
@@ -324,7 +329,7 @@ def findings(diags: Sequence[Diagnostic]) -> list[Finding]:
         rule = explain(d, _source_line(d.path, d.line, cache))
         key = (d.path, 0 if rule.per_file else d.line, rule.id)
         groups.setdefault(key, (rule, []))[1].append(d)
-    out = []
+    out: list[Finding] = []
     for rule, ds in groups.values():
         first = ds[0]
         tools = tuple(t for t in CHECKERS if any(d.tool == t for d in ds))
@@ -339,26 +344,28 @@ def findings(diags: Sequence[Diagnostic]) -> list[Finding]:
 Analysis = Callable[[list[Path]], Report]
 
 
-def _type_check(checkers: Sequence[str], cache: Path) -> Analysis:
+def _type_check(checkers: Sequence[str], cache: Path, daemon: bool) -> Analysis:
     def analysis(sources: list[Path]) -> Report:
-        diags, ran, warnings = run_checkers(checkers, [str(s) for s in sources], contract_stubs(), cache=cache)
+        paths = [str(s) for s in sources]
+        status = cache / "dmypy.json" if daemon else None
+        diags, ran, warnings = run_checkers(checkers, paths, contract_stubs(), cache=cache, daemon=status)
         return Report(ran, findings(diags), warnings, {r.id: r.summary for r in RULES.values()})
 
     return analysis
 
 
-def analyses(checker: str, cache: Path) -> list[Analysis]:
+def analyses(checker: str, cache: Path, daemon: bool = False) -> list[Analysis]:
     """What ``pinapi check`` runs over the sources, each giving a report: the
     type checkers (*checker*: ``all`` or one of CHECKERS). A further analysis
     (a static pin-balance check) joins this list, its rule ids being pin rules."""
-    return [_type_check(CHECKERS if checker == "all" else (checker,), cache)]
+    return [_type_check(CHECKERS if checker == "all" else (checker,), cache, daemon)]
 
 
-def check(paths: Sequence[str], checker: str = "all", cache: Path = DEFAULT_CACHE) -> Report:
+def check(paths: Sequence[str], checker: str = "all", cache: Path = DEFAULT_CACHE, daemon: bool = False) -> Report:
     """``pinapi check``: every analysis over the sources *paths* name."""
     sources = collect_sources(paths)
     _prepare_cache(cache)
-    return Report.combine(analysis(sources) for analysis in analyses(checker, cache))
+    return Report.combine(analysis(sources) for analysis in analyses(checker, cache, daemon))
 
 
 def _prepare_cache(cache: Path) -> None:
@@ -374,7 +381,7 @@ def _prepare_cache(cache: Path) -> None:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    report = check(args.paths, args.checker, args.cache_dir)
+    report = check(args.paths, args.checker, args.cache_dir, args.daemon)
     for warning in report.warnings:
         print(f"pinapi check: warning: {warning}", file=sys.stderr)
     sys.stdout.write(FORMATS[args.format](report))
@@ -396,4 +403,7 @@ def add_check_parser(sub: Any) -> None:
                    help="text (file:line:col: error: ... [rule]), json, sarif (2.1.0) or github (annotations)")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, metavar="DIR",
                    help=f"mypy's incremental cache (default: {DEFAULT_CACHE} in the current directory)")
+    p.add_argument("--daemon", action="store_true",
+                   help="run mypy as a daemon (dmypy) that stays running for the next check, its status file "
+                        "DIR/dmypy.json: the editing loop's fastest re-check")
     p.set_defaults(func=_cmd_check)

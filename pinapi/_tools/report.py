@@ -95,10 +95,10 @@ class Report:
     """Findings of the tools that ran; *warnings* one line each (a tool that
     could not start); *rules* a one-line description per rule id."""
 
-    tools: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    rules: dict[str, str] = field(default_factory=dict)
+    tools: list[str] = field(default_factory=list[str])
+    findings: list[Finding] = field(default_factory=list[Finding])
+    warnings: list[str] = field(default_factory=list[str])
+    rules: dict[str, str] = field(default_factory=dict[str, str])
 
     @classmethod
     def combine(cls, reports: Iterable[Report]) -> Report:
@@ -136,7 +136,7 @@ class Report:
 
 
 def _text(report: Report) -> str:
-    lines = []
+    lines: list[str] = []
     for kind, findings in (("error", report.pin_findings), ("warning", report.type_errors)):
         for f in findings:
             where = f"{f.path}:{f.line}:{f.col}"
@@ -177,7 +177,7 @@ def _sarif(report: Report) -> str:
     rule_ids = sorted({f.rule for f in report.findings})
     index = {rule: i for i, rule in enumerate(rule_ids)}
     level = {rule: "warning" if rule == TYPE_ERROR else "error" for rule in rule_ids}
-    results = []
+    results: list[dict[str, Any]] = []
     for f in report.findings:
         result: dict[str, Any] = {
             "ruleId": f.rule, "ruleIndex": index[f.rule], "level": level[f.rule],
