@@ -198,6 +198,17 @@ def test_bad_input_names_the_problem(tmp_path: Path, case: str, said: str) -> No
     assert check(*_bad(tmp_path, case), cwd=tmp_path).stderr == f"pinapi check: {said}\n"
 
 
+def test_folders_skip_hidden_ones_caches_and_virtual_environments(tmp_path: Path) -> None:
+    from pinapi._tools.check import collect_sources
+
+    for folder in (".git", "__pycache__", "venv"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "broken.py").write_text("def (:\n")
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (tmp_path / "driver.py").write_text("X: int = 1\n")
+    assert collect_sources([str(tmp_path)]) == [tmp_path / "driver.py"]
+
+
 def _fake_node(tmp: Path) -> dict[str, str]:
     """An environment where pyright finds only a node that cannot run."""
     import os

@@ -1,10 +1,11 @@
 """The command line: plain help text with a line for every argument,
-``--version``, ``drivers`` alone prints the table, and a source-checkout tool
-run from an install is one line and exit 2."""
+``--version``, ``drivers`` alone prints the table, a source-checkout tool
+run from an install is one line and exit 2; the pre-commit hook."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import tomllib
 from pathlib import Path
 
@@ -63,3 +64,14 @@ def test_source_checkout_tools_from_an_install(
     out, err = capsys.readouterr()
     assert out == "" and err == (f"pinapi {argv[0]}: {what} needs a source checkout (examples/, docs/ and stubs/ "
                                  "of the pinapi repository); an installed wheel has none\n")  # fmt: skip
+
+
+def test_pre_commit_hook_runs_check_with_the_tested_checkers() -> None:
+    """.pre-commit-hooks.yaml: pre-commit installs this repository with its
+    [check] extra and runs the console script's check on the staged files."""
+    hook = dict(re.findall(r"^-? *(\w+): (.+)$", (ROOT / ".pre-commit-hooks.yaml").read_text(), re.M))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert (hook["id"], hook["language"], hook["require_serial"]) == ("pinapi-check", "python", "true")
+    assert hook["entry"] == "pinapi check" and "pinapi" in project["scripts"]
+    assert hook["additional_dependencies"] == '[".[check]"]' and "check" in project["optional-dependencies"]
+    assert hook["types_or"] == "[python, pyi]"

@@ -3,7 +3,8 @@
 The rules:
 
 - Input: every PATH exists; a file is Python source (``.py``, ``.pyi``); a
-  directory holds some (hidden folders and ``__pycache__`` are skipped); each
+  directory holds some (hidden folders, ``__pycache__`` and virtual
+  environments are skipped); each
   file parses; no two files are the same module to mypy. Otherwise one line
   naming the problem, exit 2.
 - Checkers (``--checker``, default both): mypy (strict, deprecations as
@@ -30,6 +31,7 @@ import argparse
 import ast
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -78,11 +80,14 @@ def _module_name(path: Path) -> str:
 
 
 def _python_files(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*")
-        if p.suffix in (".py", ".pyi") and p.is_file()
-        and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts[:-1])
-    )  # fmt: skip
+    """The Python source under *folder*, skipping hidden folders,
+    ``__pycache__`` and virtual environments."""
+    found = []
+    for parent, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__"
+                         and not (Path(parent, d) / "pyvenv.cfg").is_file())  # fmt: skip
+        found += [Path(parent, f) for f in sorted(files) if f.endswith((".py", ".pyi"))]
+    return found
 
 
 def collect_sources(paths: Sequence[str]) -> list[Path]:
@@ -110,10 +115,11 @@ def collect_sources(paths: Sequence[str]) -> list[Path]:
         except (SyntaxError, ValueError) as e:
             where = f"{f}:{e.lineno}:{e.offset}" if isinstance(e, SyntaxError) and e.lineno else str(f)
             raise CommandError(f"{where}: syntax error: {e.msg if isinstance(e, SyntaxError) else e}") from None
-        other = modules.setdefault(_module_name(f), f)
+        module = _module_name(f)
+        other = modules.setdefault(module, f)
         if other is not f:
-            raise CommandError(f"{other} and {f} are both module {_module_name(f)!r} to mypy: "
-                               "check them in separate runs, or make their folders packages (__init__.py)")  # fmt: skip
+            hint = "" if "." in module or f.stem == "__init__" else ", or make their folders packages (__init__.py)"
+            raise CommandError(f"{other} and {f} are both module {module!r} to mypy: check them in separate runs{hint}")
     return list(files.values())
 
 
