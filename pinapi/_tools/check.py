@@ -181,13 +181,14 @@ def run_pyright(paths: list[str], stubs: Path | None, project: Path | None = Non
              "-p", str(project or Path(tmp) / "pyrightconfig.json"), *paths],
             capture_output=True, text=True,
         )  # fmt: skip
+    said = [line for line in (r.stderr + r.stdout).splitlines() if line.strip()]
+    last = said[-1] if said else f"exit status {r.returncode}"
     try:
         report = json.loads(r.stdout)
     except json.JSONDecodeError:
-        said = [line for line in (r.stderr + r.stdout).splitlines() if line.strip()]
-        raise CheckerUnavailable(f"pyright cannot start: {said[-1] if said else f'exit status {r.returncode}'}") from None
+        raise CheckerUnavailable(f"pyright cannot start: {last}") from None
     if "generalDiagnostics" not in report:
-        raise CommandError(f"pyright failed: {r.stderr.strip() or r.stdout.strip()}")
+        raise CommandError(f"pyright failed: {last}")
     return [
         Diagnostic("pyright", display_path(d["file"]), d["range"]["start"]["line"] + 1,
                    d["range"]["start"]["character"] + 1, d.get("rule", "error"), d["message"].splitlines()[0])
