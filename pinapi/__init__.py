@@ -17,8 +17,9 @@ Layers, bottom up; a module imports only from layers below it
     _sg       scatterlists generic in the page handle they carry
     pinapi, lowlevel   the public faces: the contract, the instruments
     _tools/   what a user runs on their own code, shipped in the wheel:
-              check (type-check driver code, balance analysis), bench (gup_test),
-              scenario runs; pytest_plugin: the balance checked at run time
+              check (type-check driver code, balance analysis; report:
+              findings and their formats), run (scenario runs), bench
+              (gup_test); pytest_plugin: the balance checked at run time
     _lab/     what needs a source checkout: the main job over examples/,
               the drivers table, the review and its experiments
 """

@@ -84,12 +84,12 @@ def test_the_2019_drivers_leak_only_where_converted_to_an_unpin() -> None:
 def test_pinapi_check_reports_balance_with_the_type_rules(tmp_path: Path) -> None:
     src = (GALLERY / "released_twice.py").read_text()
     (tmp_path / "driver.py").write_text(src)
-    r = subprocess.run([sys.executable, "-m", "pinapi", "check", "--mypy-only", "driver.py"],
+    r = subprocess.run([sys.executable, "-m", "pinapi", "check", "--checker", "mypy", "driver.py"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert r.returncode == 1, r.stdout + r.stderr
-    lines = [(int(n), rule) for n, rule in re.findall(r"^driver\.py:(\d+): (pin-[\w-]+): ", r.stdout, re.M)]
+    lines = [(int(n), rule) for n, rule in re.findall(r"^driver\.py:(\d+):\d+: error: .* \[(pin-[\w-]+)\]$", r.stdout, re.M)]
     assert sorted(lines) == sorted((n, rule) for _, n, rule in marked([GALLERY / "released_twice.py"]))
-    assert r.stdout.splitlines()[-1] == f"pinapi check: clean (mypy); {len(lines)} balance findings"
+    assert r.stdout.splitlines()[-1] == f"pinapi check: {len(lines)} pin-rule findings (mypy and balance)"
 
 
 # -- rules and options ---------------------------------------------------------------

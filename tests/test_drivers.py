@@ -5,9 +5,6 @@ what they are for, and docs/drivers.md is what the generator makes."""
 from __future__ import annotations
 
 import errno
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -95,7 +92,7 @@ def _leaked_pin() -> None:
 
 
 def test_check_scenario_catches_a_live_pin() -> None:
-    with pytest.raises(AssertionError, match="acquired 1 != released 0"):
+    with pytest.raises(AssertionError, match=r"pins acquired 1, released 0, still live: \[<PinRecord #\d+ VaddrPin\(mm=<MM leak>"):
         check_scenario(_leaked_pin)
     pinapi.unpin_user_pages(_leaked_pin.pins)  # type: ignore[attr-defined]
 
@@ -185,7 +182,6 @@ def test_every_site_was_checked_in_one_kernel() -> None:
 
 # -- before and after ---------------------------------------------------------------
 BEFORE = sorted((ROOT / "examples" / "misuse" / "before").glob("before_*.py"))
-MARKERS = re.compile(r"  # (type|pyright): ignore\[[^]]*\]")
 
 
 def test_befores_span_every_case_and_release_shape() -> None:
@@ -202,24 +198,6 @@ def test_befores_span_every_case_and_release_shape() -> None:
         shapes |= set(module.RELEASE_SHAPES)
     assert cases == {1, 2, 3, 4, 5}
     assert shapes == {"single page", "array", "dirty-lock", "scatterlist", "bvec", "release_pages"}
-
-
-def test_befores_are_caught_with_a_pin_rule(tmp_path: Path) -> None:
-    """Without their markers, ``pinapi check`` reports every marked line of
-    every 2019 version with the pin rule it breaks, and nothing else."""
-    expected = set()
-    for src in BEFORE:
-        lines = src.read_text().splitlines()
-        marked = {(src.name, i) for i, line in enumerate(lines, 1) if "# type: ignore[" in line}
-        assert marked and all("# pyright: ignore[" in lines[i - 1] for _, i in marked), src.name
-        expected |= marked
-        (tmp_path / src.name).write_text("\n".join(MARKERS.sub("", line) for line in lines) + "\n")
-    r = subprocess.run([sys.executable, "-m", "pinapi", "check", "."], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=300)  # fmt: skip
-    assert r.returncode == 1, r.stdout + r.stderr
-    reported = {(f, int(n)) for f, n in re.findall(r"^(\w+\.py):(\d+): ", r.stdout, re.M)}
-    assert reported == expected, r.stdout
-    assert "not a pin rule" not in r.stdout, r.stdout
 
 
 def test_a_case_with_the_wrong_api_is_refused(tmp_path: Path) -> None:

@@ -404,7 +404,7 @@ def generated_blocks(text: str) -> dict[str, str]:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    require_checkout("pinapi review (docs/review.md and the examples it measures)")
+    require_checkout("the review (docs/review.md and the examples it measures)")
     doc = Path(args.doc)
     sections = dict(SECTIONS) if args.no_timing else {**SECTIONS, **TIMED}
     try:
@@ -423,7 +423,10 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def add_review_parser(sub: Any) -> None:
-    p = sub.add_parser("review", help="regenerate the tables and figures of docs/review.md")
-    p.add_argument("--doc", default="docs/review.md")
+    p = sub.add_parser("review", help="regenerate the tables and figures of docs/review.md",
+                       description="Rerun every workload behind docs/review.md and rewrite its generated "
+                                   "blocks, its plot and docs/checkers.md (about 30 s).")  # fmt: skip
+    p.add_argument("--doc", default="docs/review.md", metavar="FILE",
+                   help="the review document whose generated blocks are rewritten (default: docs/review.md)")
     p.add_argument("--no-timing", action="store_true", help="only the deterministic sections")
     p.set_defaults(func=_cmd_review)

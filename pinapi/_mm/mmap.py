@@ -8,6 +8,7 @@ from __future__ import annotations
 import bisect
 import errno
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 from .errors import err
@@ -19,7 +20,7 @@ from .page_alloc import HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE,
 __all__ = [
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
     "MAP_SHARED", "MAP_PRIVATE", "MAP_FIXED", "MAP_ANONYMOUS", "MAP_HUGETLB",
-    "MAP_HUGE_2MB", "MAP_HUGE_1GB", "MADV_HUGEPAGE", "MADV_NOHUGEPAGE", "MM",
+    "MAP_HUGE_2MB", "MAP_HUGE_1GB", "MADV_HUGEPAGE", "MADV_NOHUGEPAGE", "MM", "cgroup",
 ]  # fmt: skip
 
 PROT_NONE: Final = 0
@@ -50,12 +51,34 @@ def _prot_to_vm(prot: int) -> int:
     )
 
 
+#: The member lists of the open cgroups; a new MM joins every one.
+_cgroups: Final[list[list[MM]]] = []
+
+
+@contextmanager
+def cgroup() -> Iterator[list[MM]]:
+    """A cgroup: every MM created meanwhile, on any thread, forked ones too,
+    joins the list it yields, so whoever opened it can end them all (as
+    ``cgroup.kill`` does)."""
+    members: list[MM] = []
+    with kernel_lock:
+        _cgroups.append(members)
+    try:
+        yield members
+    finally:
+        with kernel_lock:
+            _cgroups[:] = [g for g in _cgroups if g is not members]
+
+
 class MM(MMStruct):
     """A process address space: ``struct mm_struct`` and its system calls."""
 
     def __init__(self, name: str = "") -> None:
         super().__init__(name)
         self._next_addr = _MMAP_BASE
+        with kernel_lock:
+            for members in _cgroups:
+                members.append(self)
 
     def mmap(
         self,

@@ -314,7 +314,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def add_bench_parser(sub: Any) -> None:
     p = sub.add_parser("bench", help="gup_test: time the get and put loops of each pinning API",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+                       description=(__doc__ or "").replace("``", ""),  # the docstring, as plain text
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--size", type=parse_size, default=128 << 20, help="region size, e.g. 128M, 1G (default 128M)")
     p.add_argument("--nr-pages-per-call", type=_count(0), default=0, metavar="N",
                    help="pages per get call; 0, the default, is the whole region in one call")  # fmt: skip

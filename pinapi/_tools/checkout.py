@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
+from . import CommandError
+
 __all__ = ["ROOT", "in_checkout", "require_checkout"]
 
 #: The repository root when pinapi is imported from a source tree.
@@ -17,8 +19,8 @@ def in_checkout() -> bool:
 
 
 def require_checkout(what: str) -> None:
-    """Exit 2 with one line when *what* needs the source tree and this is an
-    installed pinapi."""
+    """CommandError (one line, exit 2) when *what* needs the source tree and
+    this is an installed pinapi."""
     if not in_checkout():
-        raise SystemExit(f"pinapi: {what} needs a source checkout (examples/, docs/ and stubs/ of the "
-                         "pinapi repository); an installed wheel has none")  # fmt: skip
+        raise CommandError(f"{what} needs a source checkout (examples/, docs/ and stubs/ of the "
+                           "pinapi repository); an installed wheel has none")  # fmt: skip
