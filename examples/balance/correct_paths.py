@@ -6,7 +6,7 @@ Nothing here may be reported."""
 import errno
 
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, KernelError, VaddrPin, alloc_page, follow_page, get_user_bvec,
+    FOLL_WRITE, MM, PAGE_SIZE, KernelError, PinnedPages, VaddrPin, alloc_page, follow_page, get_user_bvec,
     get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page, put_user_bvec, release_pages,
     set_page_dirty_lock, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
@@ -73,6 +73,24 @@ def released_by_index(mm: MM, start: int) -> None:
     pages = get_user_pages_remote(mm, start, 4, 0)
     for i in range(len(pages)):
         put_page(pages[i])
+
+
+def unpin_one(pins: PinnedPages, i: int) -> None:
+    """Releases the element at *i* only: a loop over every index releases them all."""
+    unpin_user_pages_dirty_lock([pins[i]], make_dirty=True)
+
+
+def released_by_index_in_a_helper(owner: VaddrPin, addr: int) -> None:
+    pins = vaddr_pin_pages(addr, 4, FOLL_WRITE, owner)
+    for i in range(len(pins)):
+        unpin_one(pins, i)
+
+
+def written_then_released_in_a_helper(owner: VaddrPin, addr: int) -> None:
+    pins = vaddr_pin_pages(addr, 2, FOLL_WRITE, owner)
+    for i, pin in enumerate(pins):
+        pin.write(0, b"done")
+        unpin_one(pins, i)
 
 
 def drained_with_pop(mm: MM, start: int) -> None:

@@ -1,9 +1,10 @@
 """Balance gallery: loops that leave pins or references held. A loop breaks
 out early, skips the release with ``continue``, releases a partial result
-only in part, or releases an element only on some iterations."""
+only in part, or releases an element only on some iterations (itself or
+through a helper that releases the element at an index)."""
 
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, KernelError, VaddrPin, get_user_bvec, get_user_pages_remote, put_page,
+    FOLL_WRITE, MM, PAGE_SIZE, KernelError, Page, VaddrPin, get_user_bvec, get_user_pages_remote, put_page,
     put_user_bvec, set_page_dirty_lock, unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -66,3 +67,23 @@ def nested_chunks_break_from_the_inner_loop(mm: MM, starts: list[int]) -> None:
             if page.index < 0:
                 break
             put_page(page)  # balance: pin-leaked
+
+
+def _put_one(pages: list[Page], i: int) -> None:
+    put_page(pages[i])
+
+
+def helper_loop_breaks_at_a_bad_page(mm: MM, start: int) -> int:
+    pages = get_user_pages_remote(mm, start, 4, 0)
+    for i in range(len(pages)):
+        if pages[i].pfn == 0:
+            break
+        _put_one(pages, i)
+    return len(pages)  # balance: pin-leaked
+
+
+def helper_loop_stops_one_short(mm: MM, start: int) -> int:
+    pages = get_user_pages_remote(mm, start, 4, FOLL_WRITE)
+    for i in range(len(pages) - 1):
+        _put_one(pages, i)
+    return len(pages)  # balance: pin-leaked

@@ -43,13 +43,17 @@ computed before its callers: a parameter typed with a handle class (or
 untyped) that is released on every return path is released by the call, one
 released or handed on on every return path is taken by it, one whose data is
 touched is used; a function whose return value holds a handle it took hands
-out a new handle. A parameter annotated ``Annotated[T, "pinapi.owned"]`` (or
+out a new handle; the element of a parameter at an index parameter
+(``pins[i]``) released on every return path is released by the call at the
+index it is given. A parameter annotated ``Annotated[T, "pinapi.owned"]`` (or
 with an alias of that, ``Owned[T]``) is taken by the call whatever the body
 does, and the body must then release or hand it on on every path.
 
 Partial results: a loop that releases each element of a handle (``for p in
-pages: put_page(p)``, or ``put_page(pages[i])`` indexed by its variable)
-releases the handle when it runs out; a ``break`` out of it leaves part held.
+pages: put_page(p)``, ``put_page(pages[i])`` indexed by its variable, or a
+call releasing the element at an index given *i* of ``for i in
+range(len(pages))`` or ``enumerate(pages)``) releases the handle when it runs
+out; a ``break`` out of it leaves part held.
 On the branch where a handle tests empty or None (``if not pages:``, ``if
 page is None:``) nothing is held. On the exceptional edge of the call that
 takes a handle, nothing is held yet.
@@ -770,13 +774,14 @@ def _leaking(tokens: Iterable[Token]) -> bool:
 @dataclass(frozen=True)
 class _H:
     """A handle: taken at a call (*site*: line, column, element of an unpacked
-    result), a parameter (*param*), or the element of *parent* one iteration
-    of loop *loop* is at."""
+    result), a parameter (*param*), or an element of *parent*: the one an
+    iteration of loop *loop* is at, or the one at the index parameter *index*."""
 
     site: tuple[int, int, int] = (0, 0, 0)
     param: str = ""
     loop: int = -1
     parent: _H | None = None
+    index: str = ""
 
     @property
     def root(self) -> _H:
@@ -864,8 +869,10 @@ class _Meta:
 class _Summary:
     """What a call of a checked function does with the handles it is given:
     parameters (in call order) it *releases* on every return path, *takes*
-    (released or handed on on every return path), *uses*; *returns* names a
-    new handle it hands out (word, batch); *raises*: a call of it can fail."""
+    (released or handed on on every return path), *uses*; *elements* (P, Q):
+    it releases the element of P at the index Q on every return path;
+    *returns* names a new handle it hands out (word, batch); *raises*: a call
+    of it can fail."""
 
     params: tuple[str, ...]
     releases: frozenset[str] = frozenset()
@@ -873,6 +880,7 @@ class _Summary:
     uses: frozenset[str] = frozenset()
     returns: tuple[str, bool] | None = None
     raises: bool = True
+    elements: frozenset[tuple[str, str]] = frozenset()
 
 
 def _single(mod: _Module, ann: ast.expr | None, contract: Contract) -> bool:
@@ -917,13 +925,20 @@ class _Flow:
                            if isinstance(t, ast.Name) and x.value is not None and _is_container(x.value)}  # fmt: skip
         self.subjects = {id(case): f"$match{id(m)}" for s in body for m in _walk(s) if isinstance(m, ast.Match)
                          for case in m.cases}  # fmt: skip
+        params = {a.arg for a in func.params}
+        fixed = params - _assigned(body)
+        #: (P, Q): the body subscripts parameter P with parameter Q, which it never rebinds.
+        self.indexed = {(x.value.id, x.slice.id) for s in body for x in _walk(s) if isinstance(x, ast.Subscript)
+                        and isinstance(x.value, ast.Name) and x.value.id in params
+                        and isinstance(x.slice, ast.Name) and x.slice.id in fixed}  # fmt: skip
+        self.at_index: set[_H] = set()  # the elements of parameters at an index parameter
         self.meta: dict[_H, _Meta] = {}
         self.consuming: dict[tuple[int, _H], set[str]] = {}
         self.report = False
         self.findings: dict[tuple[int, str, str], Finding] = {}
         self.uses: set[str] = set()
         self.returns: list[_Meta] = []
-        self.ends: dict[str, list[frozenset[Token]]] = {}
+        self.ends: dict[_H, list[frozenset[Token]]] = {}
         self.raising = False  # some reachable statement can fail
         self.st = _State({}, {})
         self.node = self.cfg.nodes[0]
@@ -978,22 +993,29 @@ class _Flow:
                 batch = not _single(self.mod, a.annotation, self.c)
                 kinds = frozenset(_contract_names(self.mod, a.annotation) & self.c.handles)
                 self.meta[h] = _Meta(self.func.node.lineno, "", batch, kinds, a.arg, param=True, owned=owned)
+        for p, q in self.indexed:
+            if _H(param=p) in st.hs and self.meta[_H(param=p)].batch:
+                e = _H(parent=_H(param=p), index=q)
+                st.hs[e] = frozenset({HELD})
+                self.at_index.add(e)
         return st
 
     def summary(self) -> _Summary:
         releases: set[str] = set()
         takes: set[str] = set()
         for a in self.func.params:
-            ends = self.ends.get(a.arg, []) if _H(param=a.arg) in self.meta else []
+            ends = self.ends.get(_H(param=a.arg), []) if _H(param=a.arg) in self.meta else []
             if ends and not any(map(_leaking, ends)):
                 (takes if any(HANDED in t for t in ends) else releases).add(a.arg)
             elif _owned(a.annotation, self.mod.owned):
                 takes.add(a.arg)
+        elements = frozenset((e.root.param, e.index) for e in self.at_index if (seen := self.ends.get(e))
+                             and not any(_leaking(t) or HANDED in t for t in seen))  # fmt: skip
         returns = None
         if self.returns:
             returns = (self.returns[0].word, not _single(self.mod, self.func.node.returns, self.c))
         return _Summary(tuple(a.arg for a in self.func.params), frozenset(releases), frozenset(takes),
-                        frozenset(self.uses), returns, self.raising)  # fmt: skip
+                        frozenset(self.uses), returns, self.raising, elements)  # fmt: skip
 
     # -- reports ----------------------------------------------------------------------
 
@@ -1057,8 +1079,8 @@ class _Flow:
                 self.find("pin-leaked", node,
                           f"{self.func.qualname}() {node.label} with {part}{self.describe(h)} still held")
         if self.report and node.label.startswith("returns"):
-            for a in self.func.params:
-                self.ends.setdefault(a.arg, []).append(self.st.hs.get(_H(param=a.arg), _NOTHING))
+            for h in [*(_H(param=a.arg) for a in self.func.params), *self.at_index]:
+                self.ends.setdefault(h, []).append(self.st.hs.get(h, _NOTHING))
 
     def drop(self) -> None:
         """Forget the handles no variable refers to any more: a leak if still held."""
@@ -1198,6 +1220,34 @@ class _Flow:
             self.st.env[f"$iter{head}"] = _union(positions)
         else:
             self.st.env[f"$iter{head}"] = self.ev(it)
+        if (indexing := self.indexing(s)) is not None:
+            self.st.env[f"$iter{head}#index"] = self.st.env.get(indexing[1], EMPTY)
+
+    def indexing(self, s: ast.For | ast.AsyncFor) -> tuple[str, str] | None:
+        """(i, X) of ``for i in range(len(X))`` or ``for i, x in enumerate(X)``,
+        X a name and i not rebound in the body: i is each index of X in turn."""
+        it, target = s.iter, s.target
+        if not isinstance(it, ast.Call) or len(it.args) != 1 or it.keywords:
+            return None
+        callee = self.an.resolve(self.func, it.func)
+        if callee == _Callee("builtin", "range") and isinstance(target, ast.Name):
+            seq, i = self.length(it.args[0]), target
+        elif (callee == _Callee("builtin", "enumerate") and isinstance(target, ast.Tuple) and len(target.elts) == 2
+              and isinstance(target.elts[0], ast.Name)):  # fmt: skip
+            seq, i = it.args[0], target.elts[0]
+        else:
+            return None
+        return (i.id, seq.id) if isinstance(seq, ast.Name) and i.id not in _assigned(s.body) else None
+
+    def iteration(self, e: ast.expr | None) -> int | None:
+        """The loop *e* is the index of in this iteration: the innermost loop
+        advancing the name, if it is an indexing loop of that name."""
+        if not isinstance(e, ast.Name):
+            return None
+        loop = next((L for L in reversed(self.node.loops) if e.id in self.cfg.index[L]), None)
+        head = self.cfg.nodes[loop].tree if loop is not None else None
+        indexing = self.indexing(head) if isinstance(head, (ast.For, ast.AsyncFor)) else None
+        return loop if indexing is not None and indexing[0] == e.id else None
 
     def element(self, loop: int, h: _H) -> _H:
         """The element of *h* this iteration of *loop* is at, in the states of *h*."""
@@ -1392,7 +1442,7 @@ class _Flow:
             self.st.hs[h] = frozenset(
                 t if not (_live(t) or t == HANDED) else ("released", line) if whole else PARTIAL if t == HELD else t
                 for t in tokens)  # fmt: skip
-            if whole and h.parent is not None:
+            if whole and h.parent is not None and not h.index:
                 self.consuming.setdefault((h.loop, h.parent), set()).add("released")
 
     def hand(self, refs: Refs) -> None:
@@ -1402,7 +1452,7 @@ class _Flow:
                 continue
             self.st.hs[h] = frozenset(t if not _live(t) else HANDED if whole else PARTIAL if t == HELD else t
                                       for t in tokens)  # fmt: skip
-            if whole and h.parent is not None:
+            if whole and h.parent is not None and not h.index:
                 self.consuming.setdefault((h.loop, h.parent), set()).add("handed")
 
     def use(self, refs: Refs, where: ast.expr, member: bool) -> None:
@@ -1472,7 +1522,8 @@ class _Flow:
 
     def subscript(self, e: ast.Subscript) -> Refs:
         """``X[i]``: an element of X, the one of this iteration when *i* is a
-        name the enclosing loop advances; X itself when X is one page."""
+        name the enclosing loop advances, the one at *i* when X and *i* are
+        parameters; X itself when X is one page."""
         refs = self.ev(e.value)
         self.ev(e.slice)
         loop = None
@@ -1483,6 +1534,8 @@ class _Flow:
         for h, k in refs:
             if loop is not None:
                 out.add((self.element(loop, h), WHOLE))
+            elif k == WHOLE and isinstance(e.slice, ast.Name) and _H(parent=h, index=e.slice.id) in self.st.hs:
+                out.add((_H(parent=h, index=e.slice.id), WHOLE))
             elif not self.batch(h) and h.parent is None and not isinstance(e.slice, ast.Slice):
                 out.add((h, k))
             else:
@@ -1598,6 +1651,11 @@ class _Flow:
                 self.hand(refs)
             elif p in s.uses:
                 self.use(refs, call, member=False)
+        for p, q in sorted(s.elements):
+            loop = self.iteration(_argument(call, s.params, s.params.index(q)))
+            over = {h for h, _ in self.st.env.get(f"$iter{loop}#index", EMPTY)} if loop is not None else set()
+            self.release(frozenset((self.element(loop, h), WHOLE) if loop is not None and h in over and k != PART
+                                   else (h, PART) for h, k in bound.get(s.params.index(p), EMPTY)), call)  # fmt: skip
         return self.new(call, *s.returns, source=name) if s.returns else EMPTY
 
     def unknown(self, call: ast.Call, refs: Refs) -> Refs:
@@ -1608,6 +1666,13 @@ class _Flow:
                                            "cannot see into it: assumed to take it")  # fmt: skip
         self.hand(refs)
         return EMPTY
+
+
+def _argument(call: ast.Call, names: Sequence[str], j: int) -> ast.expr | None:
+    """The expression *call* passes as parameter *j* (named ``names[j]``)."""
+    if j < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: j + 1]):
+        return call.args[j]
+    return next((k.value for k in call.keywords if k.arg == names[j]), None)
 
 
 def _is_container(e: ast.expr) -> bool:
