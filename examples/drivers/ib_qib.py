@@ -17,8 +17,8 @@ it got; one all-or-nothing pin per TID needs neither.
 from typing import Final
 
 from pinapi import (
-    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, VaddrPin, unpin_user_pages_dirty_lock,
-    vaddr_pin_pages,
+    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, VaddrPin, Write,
+    unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
 from ._user import dma_write, user_buffer
@@ -33,13 +33,13 @@ RELEASE: Final = "unpin_user_pages_dirty_lock"
 JUDGEMENT: Final = ""
 
 
-def qib_tid_update(vaddr: int, tidcnt: int, owner: VaddrPin) -> list[PinnedPage]:
+def qib_tid_update(vaddr: int, tidcnt: int, owner: VaddrPin) -> list[PinnedPage[Write]]:
     """Pin one page per expected-receive TID."""
     flags = FOLL_LONGTERM | FOLL_WRITE | FOLL_FORCE
     return [vaddr_pin_pages(vaddr + i * PAGE_SIZE, 1, flags, owner)[0] for i in range(tidcnt)]
 
 
-def qib_release_user_pages(pages: list[PinnedPage]) -> None:
+def qib_release_user_pages(pages: list[PinnedPage[Write]]) -> None:
     unpin_user_pages_dirty_lock(pages, make_dirty=True)
 
 

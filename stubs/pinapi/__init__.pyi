@@ -375,16 +375,24 @@ def unpin_user_page(page: PinnedPage[Permission]) -> None:
 def unpin_user_pages(pages: Iterable[PinnedPage[Permission]]) -> None:
     """Release pins, each exactly once; plain pages and bvec segments are refused."""
 
+# make_dirty: any bool on a write pin or one of unknown permission (checked at
+# run time), False on a read pin. The Write overload comes first so that mypy,
+# inferring a list of sg_page() results in its context, keeps them write pins.
 @overload
-def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage[MaybeWrite]], make_dirty: bool) -> None:
+def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage[Write]], make_dirty: bool) -> None:
     """Release pins, first dirtying each folio not yet dirty when *make_dirty* (a read pin: EINVAL)."""
+@overload
+def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage[MaybeWrite]], make_dirty: bool) -> None: ...
 @overload
 def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage[Permission]], make_dirty: Literal[False]) -> None: ...
 
 @overload
-def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage[MaybeWrite]], vaddr_pin: VaddrPin,
+def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage[Write]], vaddr_pin: VaddrPin,
                                  make_dirty: bool) -> None:
     """unpin_user_pages_dirty_lock() of pins that must be *vaddr_pin*'s (EINVAL)."""
+@overload
+def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage[MaybeWrite]], vaddr_pin: VaddrPin,
+                                 make_dirty: bool) -> None: ...
 @overload
 def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage[Permission]], vaddr_pin: VaddrPin,
                                  make_dirty: Literal[False]) -> None: ...
