@@ -20,15 +20,15 @@ def unpin_dirty_a_read_pin(mm: MM, buf: int) -> None:
 
 def unpin_dirty_a_longterm_read_pin(mm: MM, buf: int) -> None:
     with vaddr_pin_pages(buf, 1, FOLL_LONGTERM, VaddrPin(mm=mm)) as pins:
-        unpin_user_pages_dirty_lock([pins[0]], True)  # type: ignore[list-item]  # pyright: ignore[reportArgumentType, reportCallIssue]
+        unpin_user_pages_dirty_lock([pins[0]], make_dirty=True)  # type: ignore[list-item]  # pyright: ignore[reportArgumentType, reportCallIssue]
 
 
 def vaddr_unpin_dirty_a_read_pin(mm: MM, buf: int) -> None:
     owner = VaddrPin(mm=mm)
     with vaddr_pin_pages(buf, 1, 0, owner) as pins:
-        vaddr_unpin_pages_dirty_lock(pins, owner, True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
+        vaddr_unpin_pages_dirty_lock(pins, owner, make_dirty=True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
 
 
 def put_user_bvec_dirty_on_a_read_bvec(mm: MM, buf: int) -> None:
     with get_user_bvec(buf, 2 * PAGE_SIZE, 0, VaddrPin(mm=mm)) as bvec:
-        put_user_bvec(bvec, True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
+        put_user_bvec(bvec, make_dirty=True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
