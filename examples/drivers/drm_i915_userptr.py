@@ -42,7 +42,8 @@ class UserptrObject:
     def __init__(self, ptr: int, nr_pages: int, readonly: bool, owner: VaddrPin) -> None:
         self.readonly = readonly
         self.pvec: PinnedPages[MaybeWrite] = vaddr_pin_pages(ptr, nr_pages, 0 if readonly else FOLL_WRITE, owner)
-        self.pages: SgTable[PinnedPage[MaybeWrite]] | None = sg_alloc_table_from_pages(self.pvec, 0, nr_pages * PAGE_SIZE)
+        pages = sg_alloc_table_from_pages(self.pvec, 0, nr_pages * PAGE_SIZE)
+        self.pages: SgTable[PinnedPage[MaybeWrite]] | None = pages
 
     def i915_gem_userptr_put_pages(self) -> None:
         """Also what the MMU notifier's invalidate ends in."""

@@ -38,7 +38,8 @@ JUDGEMENT: Final = "case 3 by its notifier, but the GPU writes data: pinned here
 RADEON_GEM_USERPTR_READONLY: Final = 1
 
 
-def radeon_ttm_tt_pin_userptr(userptr: int, num_pages: int, flags: int, owner: VaddrPin) -> SgTable[PinnedPage[MaybeWrite]]:
+def radeon_ttm_tt_pin_userptr(userptr: int, num_pages: int, flags: int,
+                              owner: VaddrPin) -> SgTable[PinnedPage[MaybeWrite]]:  # fmt: skip
     write = not flags & RADEON_GEM_USERPTR_READONLY
     pages = vaddr_pin_pages(userptr, num_pages, FOLL_WRITE if write else 0, owner)
     return sg_alloc_table_from_pages(pages, 0, num_pages * PAGE_SIZE)

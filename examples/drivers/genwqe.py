@@ -38,7 +38,8 @@ class DmaMapping:
         offset = data % PAGE_SIZE
         nr_pages = (offset + size + PAGE_SIZE - 1) // PAGE_SIZE
         self.write = write
-        self.page_list: PinnedPages[MaybeWrite] = vaddr_pin_pages(data - offset, nr_pages, FOLL_WRITE if write else 0, owner)
+        flags = FOLL_WRITE if write else 0
+        self.page_list: PinnedPages[MaybeWrite] = vaddr_pin_pages(data - offset, nr_pages, flags, owner)
 
     def genwqe_user_vunmap(self) -> None:
         unpin_user_pages_dirty_lock(self.page_list, make_dirty=self.write)

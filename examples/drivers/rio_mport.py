@@ -41,7 +41,8 @@ class MportDmaReq:
         offset = loc_addr % PAGE_SIZE
         nr_pages = (offset + length + PAGE_SIZE - 1) // PAGE_SIZE
         self.from_device = from_device
-        self.page_list: PinnedPages[MaybeWrite] = vaddr_pin_pages(loc_addr - offset, nr_pages, FOLL_WRITE if from_device else 0, owner)
+        flags = FOLL_WRITE if from_device else 0
+        self.page_list: PinnedPages[MaybeWrite] = vaddr_pin_pages(loc_addr - offset, nr_pages, flags, owner)
         self.sgt: SgTable[PinnedPage[MaybeWrite]] = sg_alloc_table_from_pages(self.page_list, offset, length)
 
     def dma_req_free(self) -> None:
