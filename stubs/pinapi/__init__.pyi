@@ -171,7 +171,8 @@ class GupFlags(int, Generic[_F]):
     def __or__(self: GupFlags[Read], value: PinFlags[Read], /) -> PinFlags[Read]: ...
     @overload
     def __or__(self, value: int, /) -> int: ...
-    # mypy tries the reflected method first when both operands are GupFlags
+    # mypy tries __ror__ first when both operands are of one flags class, and
+    # calls one overload's overlap with __or__ unsafe: both give the same type.
     @overload
     def __ror__(self: GupFlags[Write], value: GupFlags[Read] | GupFlags[Write], /) -> GupFlags[Write]: ...
     @overload
@@ -184,7 +185,7 @@ class GupFlags(int, Generic[_F]):
 @final
 @type_check_only
 class PinFlags(int, Generic[_F]):
-    """gup_flags only the pin API takes: anything with FOLL_LONGTERM."""
+    """gup_flags only the pin API takes: anything with FOLL_LONGTERM; ``Write`` if FOLL_WRITE is in."""
     @overload
     def __or__(self: PinFlags[Write], value: _AnyFlags, /) -> PinFlags[Write]: ...
     @overload
