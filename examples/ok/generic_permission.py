@@ -1,4 +1,4 @@
-"""Helpers generic over the write permission: they read and release pins of
+"""Functions generic over the write permission: they read and release pins of
 any permission, and hand back the caller's pins with theirs. (An sg table is
 built where the permission is known: its kinds are a list, which pyright
 cannot solve from a permission variable.)"""
