@@ -72,9 +72,13 @@ from ._mm.page_alloc import PAGE_SIZE as PAGE_SIZE
 from ._mm.page_alloc import PMD_SIZE as PMD_SIZE
 from ._mm.page_alloc import PUD_SIZE as PUD_SIZE
 from ._mm.page_alloc import Page as Page
+from ._pin import MaybeWrite as MaybeWrite
+from ._pin import Permission as Permission
 from ._pin import PinnedPage as PinnedPage
 from ._pin import PinnedPages as PinnedPages
+from ._pin import Read as Read
 from ._pin import VaddrPin as VaddrPin
+from ._pin import Write as Write
 from ._pin import folio_maybe_dma_pinned as folio_maybe_dma_pinned
 from ._pin import page_maybe_dma_pinned as page_maybe_dma_pinned
 from ._pin import unpin_user_page as unpin_user_page
@@ -112,6 +116,7 @@ __all__ = [
     "MAP_PRIVATE",
     "MAP_SHARED",
     "MM",
+    "MaybeWrite",
     "PAGE_SIZE",
     "PMD_SIZE",
     "PROT_EXEC",
@@ -119,7 +124,9 @@ __all__ = [
     "PROT_READ",
     "PROT_WRITE",
     "PUD_SIZE",
+    "Read",
     "Page",
+    "Permission",
     "PinWarning",
     "PinnedBvec",
     "PinnedPage",
@@ -130,6 +137,7 @@ __all__ = [
     "TASK_SIZE",
     "VMA",
     "VaddrPin",
+    "Write",
     "alloc_page",
     "current_mm",
     "folio_maybe_dma_pinned",

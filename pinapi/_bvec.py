@@ -16,32 +16,35 @@ once.
 from __future__ import annotations
 
 import errno
-from typing import final
+from typing import Generic, cast, final
 
 from ._handle import HandleSequence, NoPublicConstructor
 from ._mm.debug import debug
 from ._mm.errors import KernelBug, err
 from ._mm.gup import FolioRuns, put_folios
 from ._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, Folio, kernel_lock
-from ._pin import PinRecord, VaddrPin, ledger, folios_mark_dirty_lock, pin_user_range, require_write_pin
+from ._pin import (
+    W, Permission, PinRecord, VaddrPin, Write, folios_mark_dirty_lock, ledger, pin_user_range,
+    require_dirty_allowed, require_write_pin,
+)  # fmt: skip
 
 __all__ = ["BvecSegment", "PinnedBvec", "get_user_bvec", "put_user_bvec"]
 
 
 @final
-class BvecSegment(metaclass=NoPublicConstructor):
+class BvecSegment(Generic[W], metaclass=NoPublicConstructor):
     """One ``struct bio_vec`` of a ``PinnedBvec``: ``length`` bytes from byte
     ``offset`` of the page at ``pfn``, physically contiguous within one folio.
     Never a ``Page``: it is released only with its bvec."""
 
     __slots__ = ("_bvec", "_i")
 
-    _bvec: PinnedBvec
+    _bvec: PinnedBvec[Permission]
     _i: int
 
     _factory = "segments come from get_user_bvec()"
 
-    def __init__(self, bvec: PinnedBvec, i: int) -> None:
+    def __init__(self, bvec: PinnedBvec[Permission], i: int) -> None:
         self._bvec = bvec
         self._i = i
 
@@ -105,9 +108,16 @@ class BvecSegment(metaclass=NoPublicConstructor):
             require_write_pin(self._bvec._record.flags)
             folio.write(pos, data)
 
+    def for_write(self) -> BvecSegment[Write]:
+        """This segment, typed for writing: EPERM unless its bvec was taken
+        with FOLL_WRITE."""
+        self._live()
+        require_write_pin(self._bvec._record.flags)
+        return cast("BvecSegment[Write]", self)
+
 
 @final
-class PinnedBvec(HandleSequence[BvecSegment], metaclass=NoPublicConstructor):
+class PinnedBvec(HandleSequence[BvecSegment[W]], metaclass=NoPublicConstructor):
     """What one ``get_user_bvec()`` call pinned: its segments in address
     order. Released with ``put_user_bvec()``, all at once; as a context
     manager it releases on exit (without dirtying) if still pinned."""
@@ -144,8 +154,8 @@ class PinnedBvec(HandleSequence[BvecSegment], metaclass=NoPublicConstructor):
     def __len__(self) -> int:
         return len(self._runs)
 
-    def _handle(self, i: int) -> BvecSegment:
-        return BvecSegment._create(self, i)
+    def _handle(self, i: int) -> BvecSegment[W]:
+        return cast("BvecSegment[W]", BvecSegment._create(self, i))
 
     @property
     def _nr_held(self) -> int:
@@ -176,8 +186,13 @@ class PinnedBvec(HandleSequence[BvecSegment], metaclass=NoPublicConstructor):
     def owner(self) -> VaddrPin:
         return self._record.owner
 
+    def for_write(self) -> PinnedBvec[Write]:
+        """This bvec, typed for writing: EPERM unless taken with FOLL_WRITE."""
+        require_write_pin(self._record.flags)
+        return cast("PinnedBvec[Write]", self)
 
-def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedBvec:
+
+def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedBvec[Permission]:
     """Pin the *length* bytes at *addr* for *vaddr_pin*, all or nothing, as
     bio_vec segments: one per physically contiguous run within a folio, one
     atomic update each. Flags, owner rule and errors are
@@ -191,10 +206,11 @@ def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -
         return PinnedBvec._create(record.runs, offset, length, record)
 
 
-def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:
+def put_user_bvec(bvec: PinnedBvec[Permission], make_dirty: bool) -> None:
     """Release every pin of *bvec* at once, one atomic update per folio run.
     With *make_dirty*, first lock, dirty and unlock each folio not already
-    dirty, as ``unpin_user_pages_dirty_lock()`` does. Exactly once."""
+    dirty, as ``unpin_user_pages_dirty_lock()`` does (EINVAL, nothing
+    released, for a bvec taken without FOLL_WRITE). Exactly once."""
     if type(bvec) is not PinnedBvec:
         raise TypeError(f"put_user_bvec() expects a PinnedBvec, got {type(bvec).__name__}: "
                         "pins from vaddr_pin_pages() are released with unpin_user_pages()")  # fmt: skip
@@ -203,6 +219,7 @@ def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:
             raise err(errno.EINVAL, f"{bvec!r} was already released: a pin releases exactly once")
         runs, record = bvec._runs, bvec._record
         if make_dirty:
+            require_dirty_allowed(record.flags)
             folios_mark_dirty_lock({id(folio): folio for folio in runs.folios}.values())
         if debug.enabled:
             debug.account_folios(runs.folios, runs.nr, -1)

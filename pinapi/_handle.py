@@ -14,18 +14,41 @@ _T = TypeVar("_T")
 _H = TypeVar("_H", covariant=True)
 
 
+def _refuse_new(cls: type, *args: object, **kwargs: object) -> Any:
+    raise TypeError(f"{cls.__name__} has no public constructor: {cls._factory}")  # type: ignore[attr-defined]
+
+
+def _refuse_class_assignment(self: object, value: object) -> None:
+    raise TypeError(f"a {type(self).__name__} cannot change its class: a handle is what its factory made")
+
+
 class NoPublicConstructor(ABCMeta):
     """Metaclass of the handles (pins, bvecs, kernel pages, sg tables):
-    calling the class is a TypeError that names the factory (the class's
-    ``_factory``); the factory builds one with ``cls._create(...)``."""
+    calling the class or its ``__new__`` is a TypeError that names the
+    factory (the class's ``_factory``); the factory builds one with
+    ``cls._create(...)``. No handle can be forged another way: a handle class
+    takes no subclass and no virtual subclass (``register()``), and an
+    instance's ``__class__`` cannot be assigned."""
 
     _factory: str
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kwargs: Any) -> NoPublicConstructor:
+        if any(isinstance(base, NoPublicConstructor) for base in bases):
+            raise TypeError(f"{name}: a handle class cannot be subclassed: handles come only from their factory")
+        ns["__new__"] = _refuse_new
+        ns["__class__"] = property(type, _refuse_class_assignment)
+        return super().__new__(mcls, name, bases, ns, **kwargs)
 
     def __call__(cls, *args: object, **kwargs: object) -> Any:
         raise TypeError(f"{cls.__name__} has no public constructor: {cls._factory}")
 
+    def register(cls, subclass: type[_T]) -> type[_T]:
+        raise TypeError(f"{cls.__name__} takes no virtual subclasses: isinstance() of a handle cannot be forged")
+
     def _create(cls: type[_T], *args: Any, **kwargs: Any) -> _T:
-        return super().__call__(*args, **kwargs)  # type: ignore[misc, no-any-return]
+        self = object.__new__(cls)
+        cls.__init__(self, *args, **kwargs)
+        return self
 
 
 class HandleSequence(Sequence[_H]):

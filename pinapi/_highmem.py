@@ -15,7 +15,7 @@ from typing import final
 from ._handle import NoPublicConstructor
 from ._mm.errors import err
 from ._mm.page_alloc import Folio, Page, alloc_folio, kernel_lock, page_read, page_write
-from ._pin import PinnedPage
+from ._pin import AnyPin, PinnedPage
 
 __all__ = ["KernelPage", "alloc_page", "memcpy_to_page", "memcpy_from_page"]
 
@@ -51,7 +51,7 @@ def alloc_page() -> KernelPage:
     return KernelPage._create(alloc_folio(0))
 
 
-def _data_page(page: PinnedPage | KernelPage, fn: str, write: bool) -> Page:
+def _data_page(page: AnyPin | KernelPage, fn: str, write: bool) -> Page:
     """The page whose data *fn* may touch: a live pin's (a write pin's, to
     write), or a kernel page."""
     if type(page) is PinnedPage:
@@ -67,13 +67,13 @@ def _data_page(page: PinnedPage | KernelPage, fn: str, write: bool) -> Page:
     )
 
 
-def memcpy_to_page(page: PinnedPage | KernelPage, offset: int, data: bytes) -> None:
+def memcpy_to_page(page: AnyPin | KernelPage, offset: int, data: bytes) -> None:
     """Copy *data* into the page at *offset*: only through a pin or a kernel page."""
     with kernel_lock:
         page_write(_data_page(page, "memcpy_to_page", True), offset, data)
 
 
-def memcpy_from_page(page: PinnedPage | KernelPage, offset: int, length: int) -> bytes:
+def memcpy_from_page(page: AnyPin | KernelPage, offset: int, length: int) -> bytes:
     """Copy *length* bytes out of the page at *offset*: only through a pin or a
     kernel page."""
     with kernel_lock:

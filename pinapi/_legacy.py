@@ -70,19 +70,30 @@ def get_user_pages(start: int, nr_pages: int, gup_flags: int) -> list[Page]:
 
 def follow_page(vma: VMA, address: int, foll_flags: int = 0) -> Page | None:
     """The page mapped at *address* with a plain reference, or None if nothing
-    is mapped there; never faults. For code that only touches ``struct page``."""
+    is mapped there (or, with FOLL_WRITE, not writable); never faults. For
+    code that only touches ``struct page``. FOLL_FORCE lets FOLL_WRITE follow
+    a private mapping without write permission to a page whose COW is already
+    broken (``can_follow_write_pte()``)."""
     with kernel_lock:
         flags = FOLL(foll_flags)
-        if flags & ~FOLL.WRITE:
-            raise err(errno.EINVAL, "follow_page() takes only FOLL_WRITE")
+        if flags & ~(FOLL.WRITE | FOLL.FORCE):
+            raise err(errno.EINVAL, "follow_page() takes only FOLL_WRITE and FOLL_FORCE")
         if not vma.vm_start <= address < vma.vm_end:
             raise err(errno.EFAULT, f"{address:#x} is outside {vma!r}")
         page = vma.vm_mm.pgtable.lookup(address & ~0xFFF)
-        if page is None or (flags & FOLL.WRITE and not vma.vm_flags & VM.WRITE):
+        if page is None or (flags & FOLL.WRITE and not _can_follow_write(vma, page, flags)):
             return None
         if not grab_folio(page.folio, 1, FOLL_GET):
             raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
         return page
+
+
+def _can_follow_write(vma: VMA, page: Page, flags: FOLL) -> bool:
+    """A writable mapping, or FOLL_FORCE on a private one whose page is an
+    exclusive anonymous copy."""
+    if vma.vm_flags & VM.WRITE:
+        return True
+    return bool(flags & FOLL.FORCE) and not vma.is_shared and bool(page.folio.flags & PG.anon_exclusive)
 
 
 def get_page(page: Page | KernelPage) -> None:

@@ -18,7 +18,7 @@ import itertools
 import sys
 from collections.abc import Iterable
 from types import CodeType
-from typing import Final, final
+from typing import Final, Generic, TypeVar, cast, final
 
 from ._handle import HandleSequence, NoPublicConstructor
 from ._mm.debug import debug
@@ -32,9 +32,14 @@ from ._mm.kthread import current_mm
 from ._mm.pin_tracking import tracking
 
 __all__ = [
+    "Permission",
+    "Read",
+    "MaybeWrite",
+    "Write",
     "VaddrPin",
     "PinnedPage",
     "PinnedPages",
+    "AnyPin",
     "PinRecord",
     "vaddr_pin_pages",
     "unpin_user_page",
@@ -45,11 +50,36 @@ __all__ = [
     "folio_maybe_dma_pinned",
     "pin_ledger",
     "ledger",
+    "require_dirty_allowed",
     "folio_mark_dirty",
     "folios_mark_dirty_lock",
     "pin_user_range",
     "call_site",
 ]
+
+
+class Permission:
+    """What a pin may do with the page's data: the type argument of every pin
+    handle. The markers are types only; at run time a pin's permission is
+    its record's FOLL_WRITE."""
+
+
+@final
+class Read(Permission):
+    """Pinned without FOLL_WRITE: the data may be read; released clean."""
+
+
+class MaybeWrite(Permission):
+    """Flags the checker cannot see: released with any ``make_dirty`` (checked
+    at run time); written after ``for_write()``."""
+
+
+@final
+class Write(MaybeWrite):
+    """Pinned with FOLL_WRITE: the data may be written, the release may dirty it."""
+
+
+W = TypeVar("W", bound=Permission, covariant=True)
 
 
 @final
@@ -156,18 +186,27 @@ def require_write_pin(flags: int) -> None:
                                "pin with FOLL_WRITE for the device to write")  # fmt: skip
 
 
+def require_dirty_allowed(flags: int) -> None:
+    """Only a pin taken with FOLL_WRITE may be released dirty: a read pin's
+    page was never made writable (no ``page_mkwrite``, so on ext4 no
+    buffers), and dirtying it is the writeback BUG of a bare reference."""
+    if not flags & FOLL.WRITE:
+        raise err(errno.EINVAL, "make_dirty on a pin taken without FOLL_WRITE: a read pin is released "
+                                "clean (make_dirty=False); pin with FOLL_WRITE if the device writes")  # fmt: skip
+
+
 @final
-class PinnedPage(metaclass=NoPublicConstructor):
+class PinnedPage(Generic[W], metaclass=NoPublicConstructor):
     """One pinned base page. Release with ``unpin_user_page(s)``; never a ``Page``."""
 
     __slots__ = ("_batch", "_i")
 
-    _batch: PinnedPages
+    _batch: PinnedPages[Permission]
     _i: int
 
     _factory = "pins come from vaddr_pin_pages()"
 
-    def __init__(self, batch: PinnedPages, i: int) -> None:
+    def __init__(self, batch: PinnedPages[Permission], i: int) -> None:
         self._batch = batch
         self._i = i
 
@@ -204,9 +243,19 @@ class PinnedPage(metaclass=NoPublicConstructor):
         with kernel_lock:
             page_write(self._page(write=True), offset, data)
 
+    def for_write(self) -> PinnedPage[Write]:
+        """This pin, typed for writing: EPERM unless taken with FOLL_WRITE."""
+        with kernel_lock:
+            self._page(write=True)
+        return cast("PinnedPage[Write]", self)
+
+
+#: A pin of any permission: what the release calls and the data reads take.
+AnyPin = PinnedPage[Permission]
+
 
 @final
-class PinnedPages(HandleSequence[PinnedPage], metaclass=NoPublicConstructor):
+class PinnedPages(HandleSequence[PinnedPage[W]], metaclass=NoPublicConstructor):
     """The pages pinned by one ``vaddr_pin_pages()`` call, in address order.
     As a context manager it unpins whatever is still pinned on exit."""
 
@@ -228,8 +277,8 @@ class PinnedPages(HandleSequence[PinnedPage], metaclass=NoPublicConstructor):
     def __len__(self) -> int:
         return len(self._pages)
 
-    def _handle(self, i: int) -> PinnedPage:
-        return PinnedPage._create(self, i)
+    def _handle(self, i: int) -> PinnedPage[W]:
+        return cast("PinnedPage[W]", PinnedPage._create(self, i))
 
     @property
     def _nr_held(self) -> int:
@@ -248,6 +297,11 @@ class PinnedPages(HandleSequence[PinnedPage], metaclass=NoPublicConstructor):
     @property
     def owner(self) -> VaddrPin:
         return self._record.owner
+
+    def for_write(self) -> PinnedPages[Write]:
+        """These pins, typed for writing: EPERM unless taken with FOLL_WRITE."""
+        require_write_pin(self._record.flags)
+        return cast("PinnedPages[Write]", self)
 
 
 def pin_user_range(vaddr_pin: VaddrPin, start: int, nr_pages: int, gup_flags: int,
@@ -271,9 +325,10 @@ def pin_user_range(vaddr_pin: VaddrPin, start: int, nr_pages: int, gup_flags: in
     return record
 
 
-def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedPages:
+def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedPages[Permission]:
     """Pin *nr_pages* user pages from *addr* for *vaddr_pin*: all or nothing.
-    The MM walked is ``vaddr_pin.mm``, else the current one."""
+    The MM walked is ``vaddr_pin.mm``, else the current one. The pins are
+    write pins if *gup_flags* has FOLL_WRITE, read pins otherwise."""
     with kernel_lock:
         pages: list[Page] = []
         return PinnedPages._create(pages, pin_user_range(vaddr_pin, addr, nr_pages, gup_flags, pages))
@@ -303,11 +358,11 @@ def folios_mark_dirty_lock(folios: Iterable[Folio]) -> None:
             folio.flags &= ~_PG_LOCKED
 
 
-def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner: VaddrPin | None) -> None:
+def _unpin(handles: Iterable[AnyPin] | PinnedPages[Permission], make_dirty: bool, owner: VaddrPin | None) -> None:
     """Validate every handle, then release them all (nothing on error)."""
     with kernel_lock:
         if type(handles) is PinnedPages and handles._nr_live == len(handles._pages):
-            groups: dict[int, tuple[PinnedPages, list[int]]] = {
+            groups: dict[int, tuple[PinnedPages[Permission], list[int]]] = {
                 id(handles): (handles, list(range(len(handles._pages))))
             }
         else:
@@ -326,6 +381,8 @@ def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner:
         for batch, _ in groups.values():
             if owner is not None and (batch.owner.mm is not owner.mm or batch.owner.file is not owner.file):
                 raise err(errno.EINVAL, f"these pins belong to {batch.owner!r}, not {owner!r}")
+            if make_dirty:
+                require_dirty_allowed(batch._record.flags)
         for batch, idx in groups.values():
             pages = batch._pages if len(idx) == len(batch._pages) else [batch._pages[i] for i in idx]
             if make_dirty:
@@ -345,7 +402,7 @@ def _unpin(handles: Iterable[PinnedPage] | PinnedPages, make_dirty: bool, owner:
             ledger.released(batch._record, len(idx))
 
 
-def unpin_user_page(page: PinnedPage) -> None:
+def unpin_user_page(page: AnyPin) -> None:
     """Release one pin."""
     if type(page) is not PinnedPage:
         raise TypeError(f"unpin_user_page() expects a PinnedPage, got {type(page).__name__}: "
@@ -353,18 +410,19 @@ def unpin_user_page(page: PinnedPage) -> None:
     _unpin((page,), False, None)
 
 
-def unpin_user_pages(pages: Iterable[PinnedPage] | PinnedPages) -> None:
+def unpin_user_pages(pages: Iterable[AnyPin] | PinnedPages[Permission]) -> None:
     """Release pins, one atomic update per run of pages in a folio."""
     _unpin(pages, False, None)
 
 
-def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage] | PinnedPages, make_dirty: bool) -> None:
+def unpin_user_pages_dirty_lock(pages: Iterable[AnyPin] | PinnedPages[Permission], make_dirty: bool) -> None:
     """Release pins; with *make_dirty*, lock, dirty and unlock each folio not
-    already dirty first."""
+    already dirty first. Dirtying a pin taken without FOLL_WRITE is EINVAL,
+    and nothing is released."""
     _unpin(pages, make_dirty, None)
 
 
-def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage] | PinnedPages, vaddr_pin: VaddrPin,
+def vaddr_unpin_pages_dirty_lock(pages: Iterable[AnyPin] | PinnedPages[Permission], vaddr_pin: VaddrPin,
                                  make_dirty: bool) -> None:  # fmt: skip
     """``unpin_user_pages_dirty_lock()`` that also checks the pins are
     *vaddr_pin*'s (EINVAL otherwise)."""
@@ -376,7 +434,7 @@ def folio_maybe_dma_pinned(folio: Folio) -> bool:
     return tracking.strategy.maybe_dma_pinned(folio)
 
 
-def page_maybe_dma_pinned(page: Page | PinnedPage) -> bool:
+def page_maybe_dma_pinned(page: Page | AnyPin) -> bool:
     """``folio_maybe_dma_pinned()`` of the page's folio."""
     p = page._batch._pages[page._i] if type(page) is PinnedPage else page
     return tracking.strategy.maybe_dma_pinned(p.folio)

@@ -3,25 +3,29 @@
 The 2019 objection to a distinct pin type: pages go into a scatterlist and come
 back out through ``sg_page()``, so the type is lost. Here the table is generic in
 the kind of page it holds, ``SgTable[P]`` with ``P`` one of ``Page``,
-``PinnedPage``, ``KernelPage`` or ``BvecSegment``: ``sg_page()`` returns what
-``sg_set_page()`` stored, and a table holds one kind only, so pins that come
-out of it are still pins and reach ``put_page()`` neither in the checkers nor
-at run time. A bvec segment's entry may span its whole run (a huge page is one
+``KernelPage``, ``PinnedPage[Perm]`` or ``BvecSegment[Perm]``: ``sg_page()``
+returns what ``sg_set_page()`` stored, and a table holds one kind only, so
+pins that come out of it are still pins, with their write permission, and
+reach ``put_page()`` neither in the checkers nor at run time. An empty table
+names its kind when it is allocated, ``sg_alloc_table(n, PinnedPage[Write])``,
+so no checker is left to guess it. A bvec segment's entry may span its whole run (a huge page is one
 entry), as a scatterlist entry over contiguous memory does.
 """
 
 from __future__ import annotations
 
 import errno
+import typing
 from collections.abc import Iterator, Sequence
-from typing import Final, Generic, TypeVar, final
+from typing import Any, Final, Generic, TypeVar, final
 
 from ._bvec import BvecSegment, PinnedBvec
 from ._mm.errors import err
 from ._handle import NoPublicConstructor
 from ._highmem import KernelPage
 from ._mm.page_alloc import PAGE_SIZE, Page, kernel_lock
-from ._pin import PinnedPage
+from ._pin import MaybeWrite, Permission, PinnedPage, Read, Write
+from ._mm.gup import FOLL
 
 __all__ = [
     "ScatterList", "SgTable", "sg_alloc_table", "sg_alloc_table_from_pages", "sg_alloc_table_from_bvec",
@@ -29,8 +33,9 @@ __all__ = [
 ]  # fmt: skip
 
 #: The kinds of page a table may hold; one kind per table.
-P = TypeVar("P", Page, PinnedPage, KernelPage, BvecSegment)
-_KINDS: Final = P.__constraints__
+P = TypeVar("P", Page, KernelPage, PinnedPage[Any], BvecSegment[Any])
+_KINDS: Final = (Page, KernelPage, PinnedPage, BvecSegment)
+_PERMISSIONS: Final = (Read, Write, MaybeWrite)
 
 
 @final
@@ -61,17 +66,19 @@ class ScatterList(Generic[P], metaclass=NoPublicConstructor):
 class SgTable(Generic[P], metaclass=NoPublicConstructor):
     """``struct sg_table``: *nents* entries, all holding one kind of page."""
 
-    __slots__ = ("_sgl", "_kind", "_freed")
+    __slots__ = ("_sgl", "_kind", "_permission", "_freed")
 
     _sgl: list[ScatterList[P]]
-    _kind: type[P] | None
+    _kind: type
+    _permission: type[Permission] | None  # of a pin table; None: any
     _freed: bool
 
     _factory = "tables come from sg_alloc_table()"
 
-    def __init__(self, nents: int) -> None:
+    def __init__(self, nents: int, kind: type, permission: type[Permission] | None) -> None:
         self._sgl = [ScatterList[P]._create(self) for _ in range(nents)]
-        self._kind = None
+        self._kind = kind
+        self._permission = permission
         self._freed = False
 
     @property
@@ -79,8 +86,27 @@ class SgTable(Generic[P], metaclass=NoPublicConstructor):
         return len(self._sgl)
 
     def __repr__(self) -> str:
-        kind = self._kind.__name__ if self._kind else "empty"
-        return f"<SgTable {kind} x{len(self._sgl)}{' freed' if self._freed else ''}>"
+        return f"<SgTable {_kind_name(self)} x{len(self._sgl)}{' freed' if self._freed else ''}>"
+
+
+def _kind_name(table: SgTable[Any]) -> str:
+    perm = table._permission
+    return f"{table._kind.__name__}[{perm.__name__}]" if perm is not None else table._kind.__name__
+
+
+def _pin_flags(page: object) -> int:
+    """The FOLL flags a pin (or a bvec segment) was taken with."""
+    if type(page) is PinnedPage:
+        return page._batch._record.flags
+    assert type(page) is BvecSegment
+    return page._bvec._record.flags
+
+
+def _permits(permission: type[Permission] | None, page: object) -> bool:
+    """A pin of a table typed Read or Write was taken without or with FOLL_WRITE."""
+    if permission is None or permission is MaybeWrite:
+        return True
+    return bool(_pin_flags(page) & FOLL.WRITE) == (permission is Write)
 
 
 def _check_live(table: SgTable[P]) -> None:
@@ -100,23 +126,32 @@ def _set(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
     kind = type(page)
     if kind not in _KINDS:
         raise TypeError(f"a scatterlist holds Page, PinnedPage, KernelPage or BvecSegment, got {kind.__name__}")
-    if table._kind is not None and kind is not table._kind:
+    if kind is not table._kind:
         raise TypeError(
-            f"sg table of {table._kind.__name__} given a {kind.__name__}: a table holds one kind "
+            f"sg table of {_kind_name(table)} given a {kind.__name__}: a table holds one kind "
             "of page, so what sg_page() returns is released the way it was taken"
         )
+    if not _permits(table._permission, page):
+        have = "with" if _pin_flags(page) & FOLL.WRITE else "without"
+        raise TypeError(f"sg table of {_kind_name(table)} given a {kind.__name__} pinned {have} FOLL_WRITE: "
+                        "a table's pins share one write permission")  # fmt: skip
     room, what = _room(page)
     if offset < 0 or length <= 0 or offset + length > room:
         raise err(errno.EINVAL, f"sg entry [{offset}, {offset + length}) does not fit in {what}")
-    table._kind = kind
     sg._page, sg.length, sg.offset = page, length, offset
 
 
-def sg_alloc_table(nents: int) -> SgTable[P]:
-    """An empty table of *nents* entries; the first ``sg_set_page()`` fixes its kind."""
+def sg_alloc_table(nents: int, kind: type[P]) -> SgTable[P]:
+    """An empty table of *nents* entries for pages of *kind*: ``Page``,
+    ``KernelPage``, or a pin type with its permission (``PinnedPage[Write]``)."""
     if nents <= 0:
         raise err(errno.EINVAL, f"nents must be positive, got {nents}")
-    return SgTable[P]._create(nents)
+    origin = typing.get_origin(kind) or kind
+    args = typing.get_args(kind)
+    if origin not in _KINDS or (args and (origin not in (PinnedPage, BvecSegment) or args[0] not in _PERMISSIONS)):
+        raise TypeError(f"sg_alloc_table() kind is Page, KernelPage, PinnedPage[...] or BvecSegment[...] "
+                        f"with Read, Write or MaybeWrite, got {kind!r}")  # fmt: skip
+    return SgTable[P]._create(nents, origin, args[0] if args else None)
 
 
 def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgTable[P]:
@@ -126,20 +161,20 @@ def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgT
     if not 0 <= offset < PAGE_SIZE or size <= 0 or not (n - 1) * PAGE_SIZE < end <= n * PAGE_SIZE:
         raise err(errno.EINVAL, f"{size} bytes from offset {offset} do not span {n} pages")
     with kernel_lock:
-        table = SgTable[P]._create(n)
+        table = SgTable[P]._create(n, type(pages[0]), None)
         for i, (sg, page) in enumerate(zip(table._sgl, pages)):
             start = offset if i == 0 else 0
             _set(sg, page, min(PAGE_SIZE, end - i * PAGE_SIZE) - start, start)
         return table
 
 
-def sg_alloc_table_from_bvec(bvec: PinnedBvec) -> SgTable[BvecSegment]:
+def sg_alloc_table_from_bvec(bvec: PinnedBvec[Permission]) -> SgTable[BvecSegment[Any]]:
     """A table with one entry per segment of *bvec* (``blk_rq_map_sg()``'s
     shape): what a driver maps for DMA. The bvec is still released with
     ``put_user_bvec()``."""
     with kernel_lock:
         segments = list(bvec)
-        table = SgTable[BvecSegment]._create(len(segments))
+        table = SgTable[BvecSegment[Any]]._create(len(segments), BvecSegment, None)
         for sg, segment in zip(table._sgl, segments):
             _set(sg, segment, segment.length, 0)
         return table

@@ -205,8 +205,9 @@ def test_the_contract_comes_from_the_stub() -> None:
 
 def test_a_stub_that_marks_owned_parameters_defines_the_releases() -> None:
     stub = (ROOT / "stubs" / "pinapi" / "__init__.pyi").read_text()
-    marked_stub = "from typing import Annotated\n" + stub.replace(
-        "def put_user_bvec(bvec: PinnedBvec,", 'def put_user_bvec(bvec: Annotated[PinnedBvec, "pinapi.owned"],')
+    marked_stub = "from typing import Annotated\n" + re.sub(
+        r"def put_user_bvec\(bvec: (PinnedBvec\[\w+\]),", r'def put_user_bvec(bvec: Annotated[\1, "pinapi.owned"],', stub)
+    assert marked_stub != "from typing import Annotated\n" + stub
     assert set(Contract.parse(marked_stub).release) == {"put_user_bvec"}
     assert "put_page" in Contract.parse(stub).release
 

@@ -277,9 +277,9 @@ def test_text_format(one_misuse: Report) -> None:
         "driver.py:6:18: error: put_page() and the plain-reference calls cannot release a pin taken by "
         "vaddr_pin_pages() [pin-put-page-on-pin]",
         "driver.py:6:18: note: use unpin_user_page() / unpin_user_pages() / unpin_user_pages_dirty_lock()",
-        'driver.py:6:18: note: mypy: Argument 1 to "put_page" has incompatible type "PinnedPage"; expected '
+        'driver.py:6:18: note: mypy: Argument 1 to "put_page" has incompatible type "PinnedPage[Write]"; expected '
         '"Page | KernelPage" [arg-type]',
-        'driver.py:6:18: note: pyright: Argument of type "PinnedPage" cannot be assigned to parameter "page" of '
+        'driver.py:6:18: note: pyright: Argument of type "PinnedPage[Write]" cannot be assigned to parameter "page" of '
         'type "Page | KernelPage" in function "put_page" [reportArgumentType]',
         "pinapi check: 1 pin-rule finding (mypy, pyright and balance)",
     ]

@@ -302,3 +302,20 @@ def test_exited_mm_is_esrch(owner: VaddrPin, mm: MM) -> None:
     with pytest.raises(KernelError) as e:
         vaddr_pin_pages(a, 1, 0, owner)
     assert e.value.errno == errno.ESRCH
+
+
+def test_follow_page_takes_foll_force_as_the_types_do(mm: MM) -> None:
+    """FOLL_WRITE | FOLL_FORCE follows a read-only private mapping to a page
+    whose COW is broken, and nothing else that FOLL_WRITE alone would not."""
+    a = mm.mmap(2 * PAGE_SIZE, prot=pinapi.PROT_READ)
+    mm.mprotect(a, 2 * PAGE_SIZE, pinapi.PROT_READ | pinapi.PROT_WRITE)
+    mm.write(a, b"cow")  # page 0: an exclusive anonymous copy
+    mm.read(a + PAGE_SIZE, 1)  # page 1: the zero page
+    mm.mprotect(a, 2 * PAGE_SIZE, pinapi.PROT_READ)
+    vma = mm.find_vma(a)
+    assert vma is not None
+    assert pinapi.follow_page(vma, a, pinapi.FOLL_WRITE) is None
+    assert pinapi.follow_page(vma, a + PAGE_SIZE, pinapi.FOLL_WRITE | pinapi.FOLL_FORCE) is None
+    page = pinapi.follow_page(vma, a, pinapi.FOLL_WRITE | pinapi.FOLL_FORCE)
+    assert page is not None
+    pinapi.put_page(page)

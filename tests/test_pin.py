@@ -188,7 +188,7 @@ def test_pins_from_threads_keep_counts_exact(mm: MM) -> None:
                 n = 1 + (seed * 7 + i) % 16
                 start = a + ((seed + i) % (64 - n + 1)) * PAGE_SIZE
                 pins = vaddr_pin_pages(start, n, FOLL_WRITE if i % 2 else 0, owner)
-                unpin_user_pages_dirty_lock(pins, make_dirty=bool(i % 3))
+                unpin_user_pages_dirty_lock(pins, make_dirty=bool(i % 2 and i % 3))
         except BaseException as e:  # surfaced below
             errors.append(e)
 
@@ -219,3 +219,25 @@ def test_a_read_pin_is_read_only_for_the_device(mm: MM, owner: VaddrPin) -> None
         assert pinapi.memcpy_from_page(pins[0], 0, 4) == bytes(4)
         assert state(mm) == before
     assert mm.read(a + PAGE_SIZE, 4) == bytes(4)
+
+
+def test_a_read_pin_is_released_clean_and_written_never(mm: MM, owner: VaddrPin) -> None:
+    """make_dirty=True on a read pin is EINVAL with every pin still live and
+    releasable; for_write() is EPERM; on a write pin it is the same handle."""
+    a = mm.mmap(2 * PAGE_SIZE)
+    mm.write(a, b"r" * 8)
+    reader = vaddr_pin_pages(a, 2, 0, owner)
+    writer = vaddr_pin_pages(a, 1, FOLL_WRITE, owner)
+    before = state(mm)
+    with pytest.raises(KernelError, match="EINVAL: make_dirty on a pin taken without FOLL_WRITE") as e:
+        unpin_user_pages_dirty_lock([writer[0], *reader], make_dirty=True)  # type: ignore[list-item]
+    assert e.value.errno == errno.EINVAL and state(mm) == before
+    assert reader.nr_pinned == 2 and writer.nr_pinned == 1
+    for handle in (reader, reader[0]):
+        with pytest.raises(KernelError, match="EPERM") as e:
+            handle.for_write()  # type: ignore[misc]
+        assert e.value.errno == errno.EPERM
+    pin = writer[0]
+    assert writer.for_write() is writer and pin.for_write() is pin
+    unpin_user_pages_dirty_lock(writer, make_dirty=True)
+    unpin_user_pages(reader)

@@ -10,7 +10,7 @@ import pytest
 import pinapi
 from pinapi import lowlevel
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, KernelError, KernelPage, PinnedPage, SgTable, VaddrPin, alloc_page,
+    FOLL_WRITE, MM, PAGE_SIZE, KernelError, KernelPage, MaybeWrite, PinnedPage, Read, SgTable, VaddrPin, Write, alloc_page,
     for_each_sg, get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page, release_pages,
     sg_alloc_table, sg_alloc_table_from_pages, sg_free_table, sg_page, sg_set_page, unpin_user_page,
     unpin_user_pages, vaddr_pin_pages,
@@ -40,7 +40,7 @@ def test_sg_page_returns_the_pins_that_went_in(mm: MM, buf: int, owner: VaddrPin
 
 def test_sg_table_of_plain_pages(mm: MM, buf: int) -> None:
     pages = get_user_pages_remote(mm, buf, 2, 0)
-    sgt: SgTable[pinapi.Page] = sg_alloc_table(2)
+    sgt = sg_alloc_table(2, pinapi.Page)
     for sg, page in zip(for_each_sg(sgt), pages):
         sg_set_page(sg, page, 512, 8)
     assert [(sg_page(sg), sg.offset, sg.length) for sg in for_each_sg(sgt)] == [(p, 8, 512) for p in pages]
@@ -60,10 +60,10 @@ def test_sg_table_from_pages_refuses_a_size_that_does_not_span_the_pages(
 def test_sg_set_page_refuses_a_second_kind_and_bad_bounds(mm: MM, buf: int, owner: VaddrPin) -> None:
     with vaddr_pin_pages(buf, 1, 0, owner) as pins:
         kpage = alloc_page()
-        sgt: SgTable[PinnedPage] = sg_alloc_table(2)
+        sgt = sg_alloc_table(2, PinnedPage[Read])
         first, second = for_each_sg(sgt)
         sg_set_page(first, pins[0], PAGE_SIZE, 0)
-        with pytest.raises(TypeError, match="sg table of PinnedPage given a KernelPage"):
+        with pytest.raises(TypeError, match=r"sg table of PinnedPage\[Read\] given a KernelPage"):
             sg_set_page(second, kpage, PAGE_SIZE, 0)  # type: ignore[misc]
         with pytest.raises(TypeError, match="holds Page, PinnedPage, KernelPage or BvecSegment"):
             sg_set_page(second, "page", PAGE_SIZE, 0)  # type: ignore[misc]
@@ -76,8 +76,8 @@ def test_sg_set_page_refuses_a_second_kind_and_bad_bounds(mm: MM, buf: int, owne
 
 def test_sg_table_after_free_and_bad_nents() -> None:
     with pytest.raises(KernelError, match="nents must be positive"):
-        sg_alloc_table(0)
-    sgt: SgTable[KernelPage] = sg_alloc_table(1)
+        sg_alloc_table(0, KernelPage)
+    sgt = sg_alloc_table(1, KernelPage)
     (sg,) = for_each_sg(sgt)
     sg_free_table(sgt)
     for call in (lambda: for_each_sg(sgt), lambda: sg_page(sg), lambda: sg_free_table(sgt)):
@@ -146,3 +146,22 @@ def test_sg_table_from_a_bvec_carries_segments(mm: MM) -> None:
     sg_free_table(sgt)
     pinapi.put_user_bvec(bvec, make_dirty=True)
     assert mm.read(a + pinapi.PMD_SIZE, 3) == b"dev"
+
+
+def test_sg_alloc_table_names_its_kind_and_the_pins_permission(mm: MM, buf: int, owner: VaddrPin) -> None:
+    """An empty table is allocated for one kind; a pin table for one write
+    permission (MaybeWrite takes either), so what comes out is what the type says."""
+    with pytest.raises(TypeError, match="kind is Page, KernelPage"):
+        sg_alloc_table(1, int)  # type: ignore[type-var]
+    with pytest.raises(TypeError, match="kind is Page, KernelPage"):
+        sg_alloc_table(1, PinnedPage[int])  # type: ignore[type-var]
+    with vaddr_pin_pages(buf, 1, FOLL_WRITE, owner) as writer, vaddr_pin_pages(buf, 1, 0, owner) as reader:
+        (slot,) = for_each_sg(sg_alloc_table(1, PinnedPage[Read]))
+        with pytest.raises(TypeError, match=r"PinnedPage\[Read\] given a PinnedPage pinned with FOLL_WRITE"):
+            sg_set_page(slot, writer[0], PAGE_SIZE, 0)  # type: ignore[misc]
+        sg_set_page(slot, reader[0], PAGE_SIZE, 0)
+        either = sg_alloc_table(2, PinnedPage[MaybeWrite])
+        for sg, pin in zip(for_each_sg(either), [writer[0].for_write(), reader[0]]):
+            sg_set_page(sg, pin, PAGE_SIZE, 0)  # type: ignore[arg-type]
+        assert repr(either) == "<SgTable PinnedPage[MaybeWrite] x2>"
+        assert repr(sg_alloc_table(1, PinnedPage[Write])) == "<SgTable PinnedPage[Write] x1>"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -115,6 +116,11 @@ class PinMachine(RuleBasedStateMachine):
         live = [p for p in pins if p.pinned]
         if how == "one":
             pinapi.unpin_user_page(data.draw(st.sampled_from(live)))
+        elif how == "dirty" and not pins._record.flags & FOLL_WRITE:
+            with pytest.raises(KernelError, match="EINVAL: make_dirty on a pin taken without FOLL_WRITE"):
+                pinapi.unpin_user_pages_dirty_lock(live, make_dirty=True)
+            assert all(p.pinned for p in live)  # refused whole: still live, released clean
+            pinapi.unpin_user_pages(live)
         elif how == "dirty":
             pinapi.unpin_user_pages_dirty_lock(live, make_dirty=True)
         else:
@@ -145,7 +151,13 @@ class PinMachine(RuleBasedStateMachine):
     @rule(data=st.data(), dirty=st.booleans())
     def put_bvec(self, data: st.DataObject, dirty: bool) -> None:
         STEPS["put_bvec"] += 1
-        pinapi.put_user_bvec(self.bvecs.pop(data.draw(st.integers(0, len(self.bvecs) - 1))), dirty)
+        bvec = self.bvecs.pop(data.draw(st.integers(0, len(self.bvecs) - 1)))
+        if dirty and not bvec._record.flags & FOLL_WRITE:
+            with pytest.raises(KernelError, match="EINVAL: make_dirty on a pin taken without FOLL_WRITE"):
+                pinapi.put_user_bvec(bvec, True)
+            assert bvec.pinned
+            dirty = False
+        pinapi.put_user_bvec(bvec, dirty)
 
     @precondition(lambda self: self.regions)
     @rule(data=st.data())

@@ -9,8 +9,9 @@ from contextlib import ExitStack, contextmanager
 from typing import Annotated, TypeVar
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedBvec, PinnedPage, PinnedPages, SgTable, VaddrPin, get_user_bvec,
-    put_user_bvec, sg_alloc_table_from_pages, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedBvec, PinnedPage, PinnedPages, Read, SgTable, VaddrPin, Write,
+    get_user_bvec, put_user_bvec, sg_alloc_table_from_pages, unpin_user_pages, unpin_user_pages_dirty_lock,
+    vaddr_pin_pages,
 )  # fmt: skip
 
 _T = TypeVar("_T")
@@ -19,10 +20,10 @@ _T = TypeVar("_T")
 Owned = Annotated[_T, "pinapi.owned"]
 
 #: Module-level registry: pins registered here live until deregistered.
-REGISTERED: dict[int, PinnedPages] = {}
+REGISTERED: dict[int, PinnedPages[Read]] = {}
 
 
-def pin_for_the_caller(owner: VaddrPin, addr: int, nr_pages: int) -> PinnedPages:
+def pin_for_the_caller(owner: VaddrPin, addr: int, nr_pages: int) -> PinnedPages[Write]:
     return vaddr_pin_pages(addr, nr_pages, FOLL_WRITE, owner)
 
 
@@ -38,7 +39,7 @@ class MemoryRegion:
     def __init__(self, owner: VaddrPin, addr: int, nr_pages: int) -> None:
         pins = vaddr_pin_pages(addr, nr_pages, FOLL_WRITE | FOLL_LONGTERM, owner)
         self.pins = pins
-        self.sgt: SgTable[PinnedPage] = sg_alloc_table_from_pages(pins, 0, nr_pages * PAGE_SIZE)
+        self.sgt: SgTable[PinnedPage[Write]] = sg_alloc_table_from_pages(pins, 0, nr_pages * PAGE_SIZE)
 
     def deregister(self) -> None:
         unpin_user_pages_dirty_lock(self.pins, make_dirty=True)
@@ -69,7 +70,7 @@ def released_by_an_exit_stack_callback(owner: VaddrPin, addr: int) -> bytes:
         return pins[0].read(0, 2)
 
 
-def complete(pins: Owned[PinnedPages], dirty: bool) -> None:
+def complete(pins: Owned[PinnedPages[Write]], dirty: bool) -> None:
     """Marked: takes the pins; every path releases them."""
     unpin_user_pages_dirty_lock(pins, make_dirty=dirty)
 
@@ -80,7 +81,7 @@ def handed_to_a_marked_owner(owner: VaddrPin, addr: int) -> None:
     complete(pins, dirty=True)
 
 
-def end_io(bvec: PinnedBvec, error: bool) -> None:
+def end_io(bvec: PinnedBvec[Write], error: bool) -> None:
     """Unmarked, but releases the bvec on every path: a call takes it."""
     if error:
         put_user_bvec(bvec, make_dirty=False)
@@ -93,8 +94,8 @@ def handed_to_an_inferred_owner(owner: VaddrPin, addr: int, error: bool) -> None
     end_io(bvec, error)
 
 
-def kept_in_a_list_that_is_returned(owner: VaddrPin, addrs: list[int]) -> list[PinnedPages]:
-    held: list[PinnedPages] = []
+def kept_in_a_list_that_is_returned(owner: VaddrPin, addrs: list[int]) -> list[PinnedPages[Read]]:
+    held: list[PinnedPages[Read]] = []
     for addr in addrs:
         held.append(vaddr_pin_pages(addr, 1, 0, owner))
     return held
@@ -107,7 +108,7 @@ def every_chunk_released(owner: VaddrPin, addrs: list[int]) -> None:
 
 
 @contextmanager
-def pinned(owner: VaddrPin, addr: int, nr_pages: int) -> Generator[PinnedPages]:
+def pinned(owner: VaddrPin, addr: int, nr_pages: int) -> Generator[PinnedPages[Write]]:
     """A context-manager factory: yields the pins and releases them after."""
     pins = vaddr_pin_pages(addr, nr_pages, FOLL_WRITE, owner)
     try:
@@ -117,7 +118,7 @@ def pinned(owner: VaddrPin, addr: int, nr_pages: int) -> Generator[PinnedPages]:
 
 
 def released_through_a_dict(owner: VaddrPin, addrs: list[int]) -> None:
-    by_addr: dict[int, PinnedPages] = {}
+    by_addr: dict[int, PinnedPages[Read]] = {}
     for addr in addrs:
         by_addr[addr] = vaddr_pin_pages(addr, 1, 0, owner)
     for pins in by_addr.values():

@@ -6,9 +6,9 @@ Nothing here may be reported."""
 import errno
 
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, KernelError, PinnedPages, VaddrPin, alloc_page, follow_page, get_user_bvec,
-    get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page, put_user_bvec, release_pages,
-    set_page_dirty_lock, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_WRITE, KernelError, MM, PAGE_SIZE, PinnedPages, VaddrPin, Write, alloc_page, follow_page,
+    get_user_bvec, get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page, put_user_bvec,
+    release_pages, set_page_dirty_lock, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
 
@@ -75,7 +75,7 @@ def released_by_index(mm: MM, start: int) -> None:
         put_page(pages[i])
 
 
-def unpin_one(pins: PinnedPages, i: int) -> None:
+def unpin_one(pins: PinnedPages[Write], i: int) -> None:
     """Releases the element at *i* only: a loop over every index releases them all."""
     unpin_user_pages_dirty_lock([pins[i]], make_dirty=True)
 

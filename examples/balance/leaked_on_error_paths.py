@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Annotated, TypeVar
 
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, KernelError, PinnedPages, VaddrPin, alloc_page, follow_page, get_user_bvec,
-    get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page, put_user_bvec, unpin_user_pages,
-    unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_WRITE, KernelError, MM, PAGE_SIZE, PinnedPages, VaddrPin, Write, alloc_page, follow_page,
+    get_user_bvec, get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page, put_user_bvec,
+    unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
 _T = TypeVar("_T")
@@ -133,11 +133,11 @@ def wrapper_result_dropped(owner: VaddrPin, addr: int) -> None:
     _pin_for_dma(owner, addr)  # balance: pin-leaked
 
 
-def _pin_for_dma(owner: VaddrPin, addr: int) -> PinnedPages:
+def _pin_for_dma(owner: VaddrPin, addr: int) -> PinnedPages[Write]:
     return vaddr_pin_pages(addr, 2, FOLL_WRITE, owner)
 
 
-def owner_keeps_them_when_busy(pins: Owned[PinnedPages], busy: bool) -> None:
+def owner_keeps_them_when_busy(pins: Owned[PinnedPages[Write]], busy: bool) -> None:
     """Marked as taking the pins, so every path must release them."""
     if busy:
         return  # balance: pin-leaked

@@ -4,7 +4,7 @@ releases what ``finally`` releases again, a callee releases what its caller
 then releases."""
 
 from pinapi import (
-    FOLL_WRITE, MM, KernelError, PinnedPages, VaddrPin, get_user_bvec, get_user_pages_remote, put_page,
+    FOLL_WRITE, KernelError, MM, PinnedPages, VaddrPin, Write, get_user_bvec, get_user_pages_remote, put_page,
     put_user_bvec, release_pages, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -41,7 +41,7 @@ def the_callee_already_released_them(owner: VaddrPin, addr: int) -> None:
     unpin_user_pages(pins)  # balance: pin-released-twice
 
 
-def _finish_dma(pins: PinnedPages) -> None:
+def _finish_dma(pins: PinnedPages[Write]) -> None:
     pins[0].write(0, b"done")
     unpin_user_pages_dirty_lock(pins, make_dirty=True)
 

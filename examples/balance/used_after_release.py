@@ -3,9 +3,9 @@ after the handle's release on some path: EINVAL for a pin at run time, a
 page that may already be reused in the kernel."""
 
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, KernelError, PinnedPage, VaddrPin, alloc_page, follow_page, get_user_pages_remote,
-    memcpy_from_page, memcpy_to_page, put_page, sg_alloc_table_from_pages, sg_free_table, sg_page, for_each_sg,
-    unpin_user_page, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_WRITE, KernelError, MM, PAGE_SIZE, PinnedPage, VaddrPin, Write, alloc_page, follow_page, for_each_sg,
+    get_user_pages_remote, memcpy_from_page, memcpy_to_page, put_page, sg_alloc_table_from_pages,
+    sg_free_table, sg_page, unpin_user_page, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
 
@@ -44,7 +44,7 @@ def helper_touches_the_data_after_release(owner: VaddrPin, addr: int) -> None:
     _stamp(pins[0])  # balance: pin-used-after-release
 
 
-def _stamp(pin: PinnedPage) -> None:
+def _stamp(pin: PinnedPage[Write]) -> None:
     memcpy_to_page(pin, 0, b"stamp")
 
 

@@ -10,7 +10,9 @@ that a driver's error path ran.
 from collections.abc import Callable, Generator, Iterable
 from contextlib import contextmanager
 
-from pinapi import MM, PAGE_SIZE, PROT_READ, KernelError, PinnedPage, VaddrPin, follow_page, put_page
+from pinapi import (
+    KernelError, MM, PAGE_SIZE, PROT_READ, Permission, PinnedPage, VaddrPin, Write, follow_page, put_page,
+)  # fmt: skip
 
 
 def stamp(tag: bytes, i: int) -> bytes:
@@ -18,13 +20,13 @@ def stamp(tag: bytes, i: int) -> bytes:
     return b"%s#%d" % (tag, i)
 
 
-def dma_write(pages: Iterable[PinnedPage], tag: bytes, first: int = 0) -> None:
+def dma_write(pages: Iterable[PinnedPage[Write]], tag: bytes, first: int = 0) -> None:
     """The device writes ``stamp(tag, first + i)`` into the i-th page."""
     for i, page in enumerate(pages, first):
         page.write(0, stamp(tag, i))
 
 
-def dma_read(pages: Iterable[PinnedPage], length: int = 8) -> bytes:
+def dma_read(pages: Iterable[PinnedPage[Permission]], length: int = 8) -> bytes:
     """The device reads the start of each page, in order."""
     return b"".join(page.read(0, length) for page in pages)
 

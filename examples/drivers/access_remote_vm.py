@@ -50,7 +50,7 @@ def access_remote_vm(mm: MM, addr: int, buf: bytearray, write: bool) -> int:
             break
         n = min(len(buf) - done, PAGE_SIZE - offset)
         if write:
-            memcpy_to_page(page, offset, bytes(buf[done : done + n]))
+            memcpy_to_page(page.for_write(), offset, bytes(buf[done : done + n]))
         else:
             buf[done : done + n] = memcpy_from_page(page, offset, n)
         unpin_user_pages_dirty_lock([page], make_dirty=write)

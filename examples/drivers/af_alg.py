@@ -21,7 +21,7 @@ bvec.
 
 from typing import Final
 
-from pinapi import FOLL_WRITE, PAGE_SIZE, PinnedBvec, VaddrPin, get_user_bvec, put_user_bvec
+from pinapi import FOLL_WRITE, PAGE_SIZE, PinnedBvec, VaddrPin, Write, get_user_bvec, put_user_bvec
 
 from ._user import user_buffer
 
@@ -42,14 +42,14 @@ CHECKED: Final = {"crypto/af_alg.c": ("af_alg_get_rsgl", "af_alg_free_sg")}
 ALG_MAX_PAGES: Final = 2
 
 
-def af_alg_make_sg(addr: int, length: int, owner: VaddrPin) -> PinnedBvec:
+def af_alg_make_sg(addr: int, length: int, owner: VaddrPin) -> PinnedBvec[Write]:
     """At most ALG_MAX_PAGES pages' worth of the buffer at *addr*."""
     room = ALG_MAX_PAGES * PAGE_SIZE - addr % PAGE_SIZE
     return get_user_bvec(addr, min(length, room), FOLL_WRITE, owner)
 
 
-def af_alg_get_rsgl(addr: int, length: int, owner: VaddrPin) -> list[PinnedBvec]:
-    rsgl: list[PinnedBvec] = []
+def af_alg_get_rsgl(addr: int, length: int, owner: VaddrPin) -> list[PinnedBvec[Write]]:
+    rsgl: list[PinnedBvec[Write]] = []
     while length:
         sgl = af_alg_make_sg(addr, length, owner)
         rsgl.append(sgl)

@@ -21,7 +21,7 @@ pins the object or raises with nothing held.
 from typing import Final
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin,
+    FOLL_LONGTERM, FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin,
     for_each_sg, sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_pages_dirty_lock,
     vaddr_pin_pages,
 )  # fmt: skip
@@ -48,8 +48,8 @@ class UserptrObject:
     def __init__(self, ptr: int, nr_pages: int, ro: bool, owner: VaddrPin) -> None:
         flags = FOLL_LONGTERM if ro else FOLL_LONGTERM | FOLL_WRITE
         self.ro = ro
-        self.pages: PinnedPages = vaddr_pin_pages(ptr, nr_pages, flags, owner)
-        self.sgt: SgTable[PinnedPage] = sg_alloc_table_from_pages(self.pages, 0, nr_pages * PAGE_SIZE)
+        self.pages: PinnedPages[MaybeWrite] = vaddr_pin_pages(ptr, nr_pages, flags, owner)
+        self.sgt: SgTable[PinnedPage[MaybeWrite]] = sg_alloc_table_from_pages(self.pages, 0, nr_pages * PAGE_SIZE)
 
     def release(self) -> None:
         """etnaviv_gem_userptr_release(): free the table, unpin the array."""
@@ -61,6 +61,6 @@ def scenario() -> None:
     with user_buffer("etnaviv", 4) as buf:
         obj = UserptrObject(buf.addr, 4, ro=False, owner=buf.owner)
         for i, sg in enumerate(for_each_sg(obj.sgt)):
-            sg_page(sg).write(sg.offset, stamp(b"gpu", i))
+            sg_page(sg).for_write().write(sg.offset, stamp(b"gpu", i))
         obj.release()
         buf.expect_stamped(b"gpu", range(4))

@@ -24,7 +24,7 @@ release_pages()'d the pages. Here a failed pin leaves nothing.
 from typing import Final
 
 from pinapi import (
-    FOLL_WRITE, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin, for_each_sg,
+    FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin, for_each_sg,
     sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_page, unpin_user_pages_dirty_lock,
     vaddr_pin_pages,
 )  # fmt: skip
@@ -52,8 +52,9 @@ CHECKED: Final = {
 class UserptrObject:
     def __init__(self, ptr: int, nr_pages: int, readonly: bool, owner: VaddrPin) -> None:
         self.readonly = readonly
-        self.pvec: PinnedPages = vaddr_pin_pages(ptr, nr_pages, 0 if readonly else FOLL_WRITE, owner)
-        self.pages: SgTable[PinnedPage] | None = sg_alloc_table_from_pages(self.pvec, 0, nr_pages * PAGE_SIZE)
+        self.pvec: PinnedPages[MaybeWrite] = vaddr_pin_pages(ptr, nr_pages, 0 if readonly else FOLL_WRITE, owner)
+        pages = sg_alloc_table_from_pages(self.pvec, 0, nr_pages * PAGE_SIZE)
+        self.pages: SgTable[PinnedPage[MaybeWrite]] | None = pages
 
     def i915_gem_userptr_put_pages(self) -> None:
         """Also what the MMU notifier's invalidate ends in."""
@@ -74,7 +75,7 @@ def scenario() -> None:
         obj = UserptrObject(buf.addr, 2, readonly=False, owner=buf.owner)
         assert obj.pages is not None
         for i, sg in enumerate(for_each_sg(obj.pages)):
-            sg_page(sg).write(0, stamp(b"render", i))
+            sg_page(sg).for_write().write(0, stamp(b"render", i))
         obj.i915_gem_userptr_put_pages()  # mmu notifier invalidate
         obj.i915_gem_userptr_put_pages()  # then the object's own put_pages: nothing left
         buf.expect_stamped(b"render", range(2))

@@ -22,8 +22,8 @@ pages got so far. All-or-nothing here.
 from typing import Final
 
 from pinapi import (
-    FOLL_WRITE, PAGE_SIZE, PinnedPage, SgTable, VaddrPin, for_each_sg, sg_alloc_table_from_pages,
-    sg_free_table, sg_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedPage, SgTable, VaddrPin, for_each_sg,
+    sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
 from ._user import stamp, user_buffer
@@ -42,13 +42,14 @@ CHECKED: Final = {"drivers/gpu/drm/radeon/radeon_ttm.c": ("radeon_ttm_tt_pin_use
 RADEON_GEM_USERPTR_READONLY: Final = 1
 
 
-def radeon_ttm_tt_pin_userptr(userptr: int, num_pages: int, flags: int, owner: VaddrPin) -> SgTable[PinnedPage]:
+def radeon_ttm_tt_pin_userptr(userptr: int, num_pages: int, flags: int,
+                              owner: VaddrPin) -> SgTable[PinnedPage[MaybeWrite]]:  # fmt: skip
     write = not flags & RADEON_GEM_USERPTR_READONLY
     pages = vaddr_pin_pages(userptr, num_pages, FOLL_WRITE if write else 0, owner)
     return sg_alloc_table_from_pages(pages, 0, num_pages * PAGE_SIZE)
 
 
-def radeon_ttm_tt_unpin_userptr(sg: SgTable[PinnedPage], flags: int) -> None:
+def radeon_ttm_tt_unpin_userptr(sg: SgTable[PinnedPage[MaybeWrite]], flags: int) -> None:
     write = not flags & RADEON_GEM_USERPTR_READONLY
     unpin_user_pages_dirty_lock([sg_page(entry) for entry in for_each_sg(sg)], make_dirty=write)
     sg_free_table(sg)
@@ -58,6 +59,6 @@ def scenario() -> None:
     with user_buffer("radeon", 3) as buf:
         sg = radeon_ttm_tt_pin_userptr(buf.addr, 3, 0, buf.owner)
         for i, entry in enumerate(for_each_sg(sg)):
-            sg_page(entry).write(0, stamp(b"r600 blit", i))
+            sg_page(entry).for_write().write(0, stamp(b"r600 blit", i))
         radeon_ttm_tt_unpin_userptr(sg, 0)
         buf.expect_stamped(b"r600 blit", range(3))

@@ -18,7 +18,9 @@ Short result: a partial count is returned and vb2_create_framevec() treats
 
 from typing import Final
 
-from pinapi import FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, unpin_user_pages, vaddr_pin_pages
+from pinapi import (
+    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, MaybeWrite, PinnedPages, VaddrPin, unpin_user_pages, vaddr_pin_pages,
+)  # fmt: skip
 
 from ._user import dma_read, user_buffer
 
@@ -43,7 +45,7 @@ class FrameVector:
 
     def __init__(self, start: int, nr_frames: int, write: bool, owner: VaddrPin) -> None:
         flags = FOLL_FORCE | FOLL_LONGTERM | FOLL_WRITE if write else FOLL_FORCE | FOLL_LONGTERM
-        self.frames: PinnedPages = vaddr_pin_pages(start, nr_frames, flags, owner)
+        self.frames: PinnedPages[MaybeWrite] = vaddr_pin_pages(start, nr_frames, flags, owner)
 
     def put_vaddr_frames(self) -> None:
         unpin_user_pages(self.frames)

@@ -40,7 +40,7 @@ def ioctl_memcpy(local_vaddr: int, count: int, to_local: bool, owner: VaddrPin) 
     num_pages = (lb_offset + count + PAGE_SIZE - 1) // PAGE_SIZE
     pages = vaddr_pin_pages(local_vaddr - lb_offset, num_pages, FOLL_WRITE if to_local else 0, owner)
     if to_local:  # fh_partition_memcpy() through an fh_sg_list of the pages
-        dma_write(pages, b"partition 2")
+        dma_write(pages.for_write(), b"partition 2")
     unpin_user_pages_dirty_lock(pages, make_dirty=to_local)
 
 

@@ -17,7 +17,9 @@ Short result: ``rc < nr_pages`` freed the partial pages and returned EFAULT.
 import errno
 from typing import Final
 
-from pinapi import PAGE_SIZE, FOLL_WRITE, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from pinapi import (
+    FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+)  # fmt: skip
 
 from ._user import dma_write, expect_error, user_buffer
 
@@ -43,7 +45,8 @@ class DmaMapping:
         offset = data % PAGE_SIZE
         nr_pages = (offset + size + PAGE_SIZE - 1) // PAGE_SIZE
         self.write = write
-        self.page_list: PinnedPages = vaddr_pin_pages(data - offset, nr_pages, FOLL_WRITE if write else 0, owner)
+        flags = FOLL_WRITE if write else 0
+        self.page_list: PinnedPages[MaybeWrite] = vaddr_pin_pages(data - offset, nr_pages, flags, owner)
 
     def genwqe_user_vunmap(self) -> None:
         unpin_user_pages_dirty_lock(self.page_list, make_dirty=self.write)
@@ -52,7 +55,7 @@ class DmaMapping:
 def scenario() -> None:
     with user_buffer("genwqe", 3) as buf:
         m = DmaMapping(buf.addr + 100, 2 * PAGE_SIZE, write=True, owner=buf.owner)
-        dma_write(m.page_list, b"ddcb out")
+        dma_write(m.page_list.for_write(), b"ddcb out")
         m.genwqe_user_vunmap()
         buf.expect_stamped(b"ddcb out", range(3))
         expect_error(errno.EFAULT, lambda: DmaMapping(buf.page(2), 2 * PAGE_SIZE, True, buf.owner))

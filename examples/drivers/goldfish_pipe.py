@@ -43,7 +43,7 @@ def transfer_max_buffers(address: int, nr_pages: int, is_write: bool, owner: Vad
     n = min(nr_pages, MAX_BUFFERS_PER_COMMAND)
     pages = vaddr_pin_pages(address, n, 0 if is_write else FOLL_WRITE, owner)
     if not is_write:
-        dma_write(pages, b"emulator")
+        dma_write(pages.for_write(), b"emulator")
     unpin_user_pages_dirty_lock(pages, make_dirty=not is_write and n > 0)
     return n
 

@@ -19,7 +19,9 @@ all-or-nothing ``vaddr_pin_pages()`` has that rule built in.
 import errno
 from typing import Final
 
-from pinapi import FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from pinapi import (
+    FOLL_LONGTERM, FOLL_WRITE, MaybeWrite, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+)  # fmt: skip
 
 from ._user import dma_write, expect_error, user_buffer
 
@@ -35,18 +37,18 @@ CHECKED_IN: Final = "v6.12.117"
 CHECKED: Final = {"drivers/infiniband/hw/hfi1/user_pages.c": ("hfi1_acquire_user_pages", "hfi1_release_user_pages")}
 
 
-def hfi1_acquire_user_pages(vaddr: int, npages: int, writable: bool, owner: VaddrPin) -> PinnedPages:
+def hfi1_acquire_user_pages(vaddr: int, npages: int, writable: bool, owner: VaddrPin) -> PinnedPages[MaybeWrite]:
     return vaddr_pin_pages(vaddr, npages, FOLL_LONGTERM | FOLL_WRITE if writable else FOLL_LONGTERM, owner)
 
 
-def hfi1_release_user_pages(pages: PinnedPages, dirty: bool) -> None:
+def hfi1_release_user_pages(pages: PinnedPages[MaybeWrite], dirty: bool) -> None:
     unpin_user_pages_dirty_lock(pages, make_dirty=dirty)
 
 
 def scenario() -> None:
     with user_buffer("hfi1", 3) as buf:
         tid_pages = hfi1_acquire_user_pages(buf.addr, 3, writable=True, owner=buf.owner)
-        dma_write(tid_pages, b"eager rcv")
+        dma_write(tid_pages.for_write(), b"eager rcv")
         hfi1_release_user_pages(tid_pages, dirty=True)
         buf.expect_stamped(b"eager rcv", range(3))
         expect_error(errno.EFAULT, lambda: hfi1_acquire_user_pages(buf.page(2), 2, True, buf.owner))

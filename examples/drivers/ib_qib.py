@@ -20,7 +20,7 @@ it got, undirtied; one all-or-nothing pin per update needs neither.
 
 from typing import Final
 
-from pinapi import FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from pinapi import FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, Write, unpin_user_pages_dirty_lock, vaddr_pin_pages
 
 from ._user import dma_write, user_buffer
 
@@ -39,12 +39,12 @@ CHECKED: Final = {
 }
 
 
-def qib_tid_update(vaddr: int, tidcnt: int, owner: VaddrPin) -> PinnedPages:
+def qib_tid_update(vaddr: int, tidcnt: int, owner: VaddrPin) -> PinnedPages[Write]:
     """Pin the pages of one expected-receive update, one page per TID."""
     return vaddr_pin_pages(vaddr, tidcnt, FOLL_LONGTERM | FOLL_WRITE, owner)
 
 
-def qib_tid_free(tids: PinnedPages, tid: int) -> None:
+def qib_tid_free(tids: PinnedPages[Write], tid: int) -> None:
     """Free one TID: release its page, dirtied (qib_release_user_pages(&p, 1))."""
     unpin_user_pages_dirty_lock([tids[tid]], make_dirty=True)
 

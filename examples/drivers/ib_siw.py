@@ -23,7 +23,7 @@ umem undirtied.
 from typing import Final
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPages, VaddrPin, memcpy_to_page,
+    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPages, VaddrPin, Write, memcpy_to_page,
     unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -51,7 +51,7 @@ class SiwUmem:
 
     def __init__(self, start: int, nr_pages: int, owner: VaddrPin) -> None:
         self.writable = True
-        self.chunks: list[PinnedPages] = []
+        self.chunks: list[PinnedPages[Write]] = []
         for first in range(0, nr_pages, CHUNK_PAGES):
             n = min(CHUNK_PAGES, nr_pages - first)
             self.chunks.append(vaddr_pin_pages(start + first * PAGE_SIZE, n, FOLL_LONGTERM | FOLL_WRITE, owner))

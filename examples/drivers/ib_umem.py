@@ -23,7 +23,7 @@ import errno
 from typing import Final
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, KernelError, PinnedPage, SgTable, VaddrPin, for_each_sg,
+    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, KernelError, MaybeWrite, PinnedPage, SgTable, VaddrPin, for_each_sg,
     sg_alloc_table, sg_free_table, sg_page, sg_set_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -43,17 +43,17 @@ CHECKED: Final = {"drivers/infiniband/core/umem.c": ("ib_umem_get", "__ib_umem_r
 CHUNK: Final = 2  # pages per GUP call (PAGE_SIZE / sizeof(struct page *) in the kernel)
 
 
-def __ib_umem_release(sgt: SgTable[PinnedPage], writable: bool, dirty: bool) -> None:
+def __ib_umem_release(sgt: SgTable[PinnedPage[MaybeWrite]], writable: bool, dirty: bool) -> None:
     for sg in for_each_sg(sgt):
         if sg.length:
             unpin_user_pages_dirty_lock([sg_page(sg)], make_dirty=writable and dirty)
     sg_free_table(sgt)
 
 
-def ib_umem_get(addr: int, nr_pages: int, writable: bool, owner: VaddrPin) -> SgTable[PinnedPage]:
+def ib_umem_get(addr: int, nr_pages: int, writable: bool, owner: VaddrPin) -> SgTable[PinnedPage[MaybeWrite]]:
     """Pin and map the region; on failure nothing stays pinned."""
     flags = FOLL_LONGTERM | FOLL_WRITE if writable else FOLL_LONGTERM
-    sgt: SgTable[PinnedPage] = sg_alloc_table(nr_pages)
+    sgt = sg_alloc_table(nr_pages, PinnedPage[MaybeWrite])
     entries = iter(for_each_sg(sgt))
     try:
         for first in range(0, nr_pages, CHUNK):
@@ -70,7 +70,7 @@ def scenario() -> None:
     with user_buffer("ib_umem", 5) as buf:
         sgt = ib_umem_get(buf.addr, 5, writable=True, owner=buf.owner)
         for i, sg in enumerate(for_each_sg(sgt)):
-            sg_page(sg).write(0, stamp(b"rdma", i))
+            sg_page(sg).for_write().write(0, stamp(b"rdma", i))
         __ib_umem_release(sgt, writable=True, dirty=True)
         buf.expect_stamped(b"rdma", range(5))
         expect_error(errno.EFAULT, lambda: ib_umem_get(buf.page(3), 4, True, buf.owner))  # past the mapping

@@ -17,7 +17,7 @@ chunk so far. Here a chunk is one all-or-nothing pin.
 from typing import Final
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, SgTable, VaddrPin, for_each_sg,
+    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, SgTable, VaddrPin, Write, for_each_sg,
     sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -37,9 +37,9 @@ CHECKED: Final = {"drivers/infiniband/hw/usnic/usnic_uiom.c": ("usnic_uiom_get_p
 CHUNK_PAGES: Final = 2
 
 
-def usnic_uiom_get_pages(addr: int, nr_pages: int, owner: VaddrPin) -> list[SgTable[PinnedPage]]:
+def usnic_uiom_get_pages(addr: int, nr_pages: int, owner: VaddrPin) -> list[SgTable[PinnedPage[Write]]]:
     """One sg list per chunk; a chunk that fails to pin leaves none pinned."""
-    chunks: list[SgTable[PinnedPage]] = []
+    chunks: list[SgTable[PinnedPage[Write]]] = []
     for first in range(0, nr_pages, CHUNK_PAGES):
         n = min(CHUNK_PAGES, nr_pages - first)
         pins = vaddr_pin_pages(addr + first * PAGE_SIZE, n, FOLL_LONGTERM | FOLL_WRITE, owner)
@@ -47,7 +47,7 @@ def usnic_uiom_get_pages(addr: int, nr_pages: int, owner: VaddrPin) -> list[SgTa
     return chunks
 
 
-def usnic_uiom_put_pages(chunks: list[SgTable[PinnedPage]], dirty: bool) -> None:
+def usnic_uiom_put_pages(chunks: list[SgTable[PinnedPage[Write]]], dirty: bool) -> None:
     for chunk in chunks:
         for sg in for_each_sg(chunk):
             unpin_user_pages_dirty_lock([sg_page(sg)], make_dirty=dirty)

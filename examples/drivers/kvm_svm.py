@@ -26,7 +26,9 @@ ENOMEM; an all-or-nothing pin has nothing partial to release.
 
 from typing import Final
 
-from pinapi import FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from pinapi import (
+    FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, Write, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+)  # fmt: skip
 
 from ._user import dma_write, stamp, user_buffer
 
@@ -51,12 +53,12 @@ CHECKED: Final = {
 }
 
 
-def sev_pin_memory(uaddr: int, npages: int, longterm: bool, owner: VaddrPin) -> PinnedPages:
+def sev_pin_memory(uaddr: int, npages: int, longterm: bool, owner: VaddrPin) -> PinnedPages[Write]:
     """Pin for the firmware to write; FOLL_LONGTERM for a registered region."""
     return vaddr_pin_pages(uaddr, npages, FOLL_WRITE | FOLL_LONGTERM if longterm else FOLL_WRITE, owner)
 
 
-def sev_unpin_memory(pages: PinnedPages) -> None:
+def sev_unpin_memory(pages: PinnedPages[Write]) -> None:
     unpin_user_pages_dirty_lock(pages, make_dirty=True)
 
 

@@ -22,8 +22,8 @@ import errno
 from typing import Final
 
 from pinapi import (
-    KernelError, KernelPage, PinnedPages, VaddrPin, alloc_page, memcpy_from_page, memcpy_to_page, put_page,
-    unpin_user_pages, vaddr_pin_pages,
+    KernelError, KernelPage, PinnedPages, Read, VaddrPin, alloc_page, memcpy_from_page,
+    memcpy_to_page, put_page, unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
 
 from ._user import expect_error, user_buffer
@@ -43,7 +43,7 @@ CHECKED: Final = {
 }
 
 
-def ivtv_udma_fill_sg_list(planes: list[PinnedPages]) -> list[KernelPage]:
+def ivtv_udma_fill_sg_list(planes: list[PinnedPages[Read]]) -> list[KernelPage]:
     """Bounce every page for the card (the highmem path, taken for all)."""
     bounce: list[KernelPage] = []
     for plane in planes:
@@ -54,7 +54,7 @@ def ivtv_udma_fill_sg_list(planes: list[PinnedPages]) -> list[KernelPage]:
     return bounce
 
 
-def ivtv_yuv_prep_user_dma(y: int, y_pages: int, uv: int, uv_pages: int, owner: VaddrPin) -> list[PinnedPages]:
+def ivtv_yuv_prep_user_dma(y: int, y_pages: int, uv: int, uv_pages: int, owner: VaddrPin) -> list[PinnedPages[Read]]:
     y_map = vaddr_pin_pages(y, y_pages, 0, owner)
     try:
         uv_map = vaddr_pin_pages(uv, uv_pages, 0, owner)
@@ -64,7 +64,7 @@ def ivtv_yuv_prep_user_dma(y: int, y_pages: int, uv: int, uv_pages: int, owner: 
     return [y_map, uv_map]
 
 
-def ivtv_udma_unmap(planes: list[PinnedPages], bounce: list[KernelPage]) -> bytes:
+def ivtv_udma_unmap(planes: list[PinnedPages[Read]], bounce: list[KernelPage]) -> bytes:
     """Finish the transfer: what the card got, then release everything."""
     sent = b"".join(memcpy_from_page(kpage, 0, 6) for kpage in bounce)
     for kpage in bounce:

@@ -19,8 +19,9 @@ later; an all-or-nothing pin leaves nothing to release.
 from typing import Final
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin, for_each_sg,
-    sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_LONGTERM, FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin,
+    for_each_sg, sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_pages_dirty_lock,
+    vaddr_pin_pages,
 )  # fmt: skip
 
 from ._user import stamp, user_buffer
@@ -45,8 +46,8 @@ class VideobufDmabuf:
         nr_pages = (offset + size + PAGE_SIZE - 1) // PAGE_SIZE
         flags = FOLL_LONGTERM | FOLL_WRITE if from_device else FOLL_LONGTERM
         self.from_device = from_device
-        self.pages: PinnedPages = vaddr_pin_pages(data - offset, nr_pages, flags, owner)
-        self.sglist: SgTable[PinnedPage] = sg_alloc_table_from_pages(self.pages, offset, size)
+        self.pages: PinnedPages[MaybeWrite] = vaddr_pin_pages(data - offset, nr_pages, flags, owner)
+        self.sglist: SgTable[PinnedPage[MaybeWrite]] = sg_alloc_table_from_pages(self.pages, offset, size)
 
     def videobuf_dma_free(self) -> None:
         sg_free_table(self.sglist)
@@ -57,6 +58,6 @@ def scenario() -> None:
     with user_buffer("v4l2 capture", 3) as buf:
         frame = VideobufDmabuf(buf.addr, 3 * PAGE_SIZE, from_device=True, owner=buf.owner)
         for i, sg in enumerate(for_each_sg(frame.sglist)):
-            sg_page(sg).write(sg.offset, stamp(b"frame", i))
+            sg_page(sg).for_write().write(sg.offset, stamp(b"frame", i))
         frame.videobuf_dma_free()
         buf.expect_stamped(b"frame", range(3))

@@ -20,7 +20,7 @@ each chunk is all or nothing.
 
 from typing import Final
 
-from pinapi import FOLL_WRITE, PAGE_SIZE, PinnedBvec, VaddrPin, get_user_bvec, put_user_bvec
+from pinapi import FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedBvec, VaddrPin, get_user_bvec, put_user_bvec
 
 from ._user import user_buffer
 
@@ -44,9 +44,9 @@ CHECKED: Final = {
 RSIZE: Final = 2 * PAGE_SIZE
 
 
-def nfs_direct_schedule(addr: int, count: int, read: bool, owner: VaddrPin) -> list[PinnedBvec]:
+def nfs_direct_schedule(addr: int, count: int, read: bool, owner: VaddrPin) -> list[PinnedBvec[MaybeWrite]]:
     """One bvec per rsize/wsize chunk, each held by its RPC."""
-    reqs: list[PinnedBvec] = []
+    reqs: list[PinnedBvec[MaybeWrite]] = []
     pos = 0
     while pos < count:
         reqs.append(get_user_bvec(addr + pos, min(RSIZE, count - pos), FOLL_WRITE if read else 0, owner))
@@ -54,17 +54,17 @@ def nfs_direct_schedule(addr: int, count: int, read: bool, owner: VaddrPin) -> l
     return reqs
 
 
-def nfs_read_done(reqs: list[PinnedBvec], server_file: bytes) -> None:
+def nfs_read_done(reqs: list[PinnedBvec[MaybeWrite]], server_file: bytes) -> None:
     """READ replies are copied into the segments; completion releases, dirtying."""
     pos = 0
     for req in reqs:
-        for seg in req:
+        for seg in req.for_write():
             seg.write(0, server_file[pos : pos + seg.length])
             pos += seg.length
         put_user_bvec(req, make_dirty=True)
 
 
-def nfs_write_done(reqs: list[PinnedBvec]) -> bytes:
+def nfs_write_done(reqs: list[PinnedBvec[MaybeWrite]]) -> bytes:
     """WRITE sends the segments; completion releases."""
     sent = b"".join(seg.read() for req in reqs for seg in req)
     for req in reqs:

@@ -15,7 +15,9 @@ Short result: one page per call; a failure unlocks the pages taken so far.
 import errno
 from typing import Final
 
-from pinapi import FOLL_WRITE, KernelError, PinnedPage, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from pinapi import (
+    FOLL_WRITE, KernelError, PinnedPage, VaddrPin, Write, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+)  # fmt: skip
 
 from ._user import expect_error, user_buffer
 
@@ -34,9 +36,9 @@ IN: Final = 0
 OUT: Final = 1
 
 
-def dax_lock_pages(ccb_addrs: list[int], owner: VaddrPin) -> list[PinnedPage]:
+def dax_lock_pages(ccb_addrs: list[int], owner: VaddrPin) -> list[PinnedPage[Write]]:
     """Pin each buffer page of a CCB; on failure unpin those already taken."""
-    locked: list[PinnedPage] = []
+    locked: list[PinnedPage[Write]] = []
     try:
         for va in ccb_addrs:
             locked.append(vaddr_pin_pages(va, 1, FOLL_WRITE, owner)[0])
@@ -46,7 +48,7 @@ def dax_lock_pages(ccb_addrs: list[int], owner: VaddrPin) -> list[PinnedPage]:
     return locked
 
 
-def dax_unlock_pages(pages: list[PinnedPage]) -> None:
+def dax_unlock_pages(pages: list[PinnedPage[Write]]) -> None:
     for j, page in enumerate(pages):
         unpin_user_pages_dirty_lock([page], make_dirty=j == OUT)
 

@@ -20,7 +20,7 @@ returned ENOMEM; all-or-nothing here.
 from typing import Final
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, memcpy_from_page, memcpy_to_page,
+    FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, Write, memcpy_from_page, memcpy_to_page,
     unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -43,7 +43,7 @@ CHECKED: Final = {"fs/orangefs/orangefs-bufmap.c": ("orangefs_bufmap_map", "oran
 
 class OrangefsBufmap:
     def __init__(self, ptr: int, page_count: int, owner: VaddrPin) -> None:
-        self.page_array: PinnedPages = vaddr_pin_pages(ptr, page_count, FOLL_WRITE | FOLL_LONGTERM, owner)
+        self.page_array: PinnedPages[Write] = vaddr_pin_pages(ptr, page_count, FOLL_WRITE | FOLL_LONGTERM, owner)
 
     def copy_from_iovec(self, index: int, data: bytes) -> None:
         """A write(2) on an orangefs file: its data goes to the daemon."""

@@ -53,7 +53,7 @@ def process_vm_rw_single_vec(
             break
         for seg in bvec:
             if vm_write:
-                seg.write(0, local.read(lvec + done, seg.length))
+                seg.for_write().write(0, local.read(lvec + done, seg.length))
             else:
                 local.write(lvec + done, seg.read())
             done += seg.length

@@ -17,7 +17,7 @@ Short result: ``nr_pages = ret``, put them, EINVAL; all-or-nothing here.
 from typing import Final
 
 from pinapi import (
-    KernelPage, PinnedPages, VaddrPin, alloc_page, memcpy_from_page, memcpy_to_page, put_page,
+    KernelPage, PinnedPages, Read, VaddrPin, alloc_page, memcpy_from_page, memcpy_to_page, put_page,
     unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -37,7 +37,7 @@ CHECKED: Final = {"drivers/video/fbdev/pvr2fb.c": ("pvr2fb_write",)}
 
 def pvr2fb_write(vram: list[KernelPage], buf: int, nr_pages: int, owner: VaddrPin) -> None:
     """DMA each user page into its VRAM page."""
-    pages: PinnedPages = vaddr_pin_pages(buf, nr_pages, 0, owner)
+    pages: PinnedPages[Read] = vaddr_pin_pages(buf, nr_pages, 0, owner)
     for src, dst in zip(pages, vram):
         memcpy_to_page(dst, 0, src.read())
     unpin_user_pages(pages)

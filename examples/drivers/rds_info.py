@@ -20,7 +20,8 @@ import errno
 from typing import Final
 
 from pinapi import (
-    FOLL_WRITE, PAGE_SIZE, PinnedPages, VaddrPin, memcpy_to_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_WRITE, PAGE_SIZE, PinnedPages, VaddrPin, Write, memcpy_to_page,
+    unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
 from ._user import expect_error, user_buffer
@@ -40,7 +41,7 @@ CHECKED: Final = {"net/rds/info.c": ("rds_info_getsockopt", "rds_info_copy")}
 class RdsInfoIterator:
     """``struct rds_info_iterator``: where the next copy lands."""
 
-    def __init__(self, pages: PinnedPages, offset: int) -> None:
+    def __init__(self, pages: PinnedPages[Write], offset: int) -> None:
         self.pages = pages
         self.addr = offset
 

@@ -20,7 +20,7 @@ import errno
 from typing import Final
 
 from pinapi import (
-    PAGE_SIZE, KernelError, PinnedPage, SgTable, VaddrPin, for_each_sg, sg_alloc_table, sg_free_table,
+    PAGE_SIZE, KernelError, PinnedPage, Read, SgTable, VaddrPin, for_each_sg, sg_alloc_table, sg_free_table,
     sg_page, sg_set_page, unpin_user_page, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -41,16 +41,16 @@ CHECKED_IN: Final = "v6.12.117"
 CHECKED: Final = {"net/rds/message.c": ("rds_message_zcopy_from_user", "rds_message_purge")}
 
 
-def rds_message_purge(op_sg: SgTable[PinnedPage], nents: int) -> None:
+def rds_message_purge(op_sg: SgTable[PinnedPage[Read]], nents: int) -> None:
     for i, sg in enumerate(for_each_sg(op_sg)):
         if i < nents:
             unpin_user_page(sg_page(sg))
     sg_free_table(op_sg)
 
 
-def rds_message_zcopy_from_user(addr: int, total_len: int, owner: VaddrPin) -> SgTable[PinnedPage]:
+def rds_message_zcopy_from_user(addr: int, total_len: int, owner: VaddrPin) -> SgTable[PinnedPage[Read]]:
     nr_pages = (total_len + PAGE_SIZE - 1) // PAGE_SIZE
-    op_sg: SgTable[PinnedPage] = sg_alloc_table(nr_pages)
+    op_sg = sg_alloc_table(nr_pages, PinnedPage[Read])
     for i, sg in enumerate(for_each_sg(op_sg)):
         try:
             (page,) = vaddr_pin_pages(addr + i * PAGE_SIZE, 1, 0, owner)

@@ -21,7 +21,7 @@ Short result: ``ret < nr_pages`` put the partial pages and returned EFAULT
 from typing import Final
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, SgTable, VaddrPin, for_each_sg,
+    FOLL_LONGTERM, FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedPage, SgTable, VaddrPin, for_each_sg,
     sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -49,7 +49,7 @@ class RdsRdmaOp:
         self.is_read = is_read  # RDMA READ: the NIC writes local memory
         flags = FOLL_LONGTERM | FOLL_WRITE if is_read else FOLL_LONGTERM
         pages = vaddr_pin_pages(local_addr, nr_pages, flags, owner)
-        self.op_sg: SgTable[PinnedPage] = sg_alloc_table_from_pages(pages, 0, nr_pages * PAGE_SIZE)
+        self.op_sg: SgTable[PinnedPage[MaybeWrite]] = sg_alloc_table_from_pages(pages, 0, nr_pages * PAGE_SIZE)
 
     def rds_rdma_free_op(self) -> None:
         unpin_user_pages_dirty_lock([sg_page(sg) for sg in for_each_sg(self.op_sg)], make_dirty=self.is_read)
@@ -60,7 +60,7 @@ def scenario() -> None:
     with user_buffer("rds-rdma", 4) as buf:
         read_op = RdsRdmaOp(buf.addr, 2, is_read=True, owner=buf.owner)
         for i, sg in enumerate(for_each_sg(read_op.op_sg)):
-            sg_page(sg).write(0, stamp(b"remote", i))
+            sg_page(sg).for_write().write(0, stamp(b"remote", i))
         write_op = RdsRdmaOp(buf.page(2), 2, is_read=False, owner=buf.owner)
         sent = [sg_page(sg).read(0, len(buf.fill)) for sg in for_each_sg(write_op.op_sg)]
         read_op.rds_rdma_free_op()

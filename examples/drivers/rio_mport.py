@@ -19,7 +19,7 @@ get that wrong.
 from typing import Final
 
 from pinapi import (
-    FOLL_WRITE, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin, for_each_sg,
+    FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin, for_each_sg,
     sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -47,8 +47,9 @@ class MportDmaReq:
         offset = loc_addr % PAGE_SIZE
         nr_pages = (offset + length + PAGE_SIZE - 1) // PAGE_SIZE
         self.from_device = from_device
-        self.page_list: PinnedPages = vaddr_pin_pages(loc_addr - offset, nr_pages, FOLL_WRITE if from_device else 0, owner)
-        self.sgt: SgTable[PinnedPage] = sg_alloc_table_from_pages(self.page_list, offset, length)
+        flags = FOLL_WRITE if from_device else 0
+        self.page_list: PinnedPages[MaybeWrite] = vaddr_pin_pages(loc_addr - offset, nr_pages, flags, owner)
+        self.sgt: SgTable[PinnedPage[MaybeWrite]] = sg_alloc_table_from_pages(self.page_list, offset, length)
 
     def dma_req_free(self) -> None:
         sg_free_table(self.sgt)
@@ -59,6 +60,6 @@ def scenario() -> None:
     with user_buffer("rio", 2) as buf:
         req = MportDmaReq(buf.addr, 2 * PAGE_SIZE, from_device=True, owner=buf.owner)
         for i, sg in enumerate(for_each_sg(req.sgt)):
-            sg_page(sg).write(sg.offset, stamp(b"srio", i))
+            sg_page(sg).for_write().write(sg.offset, stamp(b"srio", i))
         req.dma_req_free()
         buf.expect_stamped(b"srio", range(2))

@@ -18,7 +18,9 @@ window.
 import errno
 from typing import Final
 
-from pinapi import FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from pinapi import (
+    FOLL_LONGTERM, FOLL_WRITE, MaybeWrite, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+)  # fmt: skip
 
 from ._user import dma_write, expect_error, user_buffer
 
@@ -40,7 +42,7 @@ class ScifPinnedPages:
     def __init__(self, addr: int, nr_pages: int, prot: int, owner: VaddrPin) -> None:
         self.prot = prot
         flags = FOLL_LONGTERM | FOLL_WRITE if prot & SCIF_PROT_WRITE else FOLL_LONGTERM
-        self.pages: PinnedPages = vaddr_pin_pages(addr, nr_pages, flags, owner)
+        self.pages: PinnedPages[MaybeWrite] = vaddr_pin_pages(addr, nr_pages, flags, owner)
 
     def scif_destroy_pinned_pages(self) -> None:
         unpin_user_pages_dirty_lock(self.pages, make_dirty=bool(self.prot & SCIF_PROT_WRITE))
@@ -49,7 +51,7 @@ class ScifPinnedPages:
 def scenario() -> None:
     with user_buffer("scif", 3) as buf:
         window = ScifPinnedPages(buf.addr, 3, SCIF_PROT_WRITE, buf.owner)
-        dma_write(window.pages, b"mic dma")
+        dma_write(window.pages.for_write(), b"mic dma")
         window.scif_destroy_pinned_pages()
         buf.expect_stamped(b"mic dma", range(3))
     with user_buffer("scif ro", 1, writable=False) as ro:

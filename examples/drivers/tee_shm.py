@@ -18,7 +18,9 @@ error path; all-or-nothing here.
 
 from typing import Final
 
-from pinapi import FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from pinapi import (
+    FOLL_LONGTERM, FOLL_WRITE, PinnedPages, VaddrPin, Write, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+)  # fmt: skip
 
 from ._user import dma_write, user_buffer
 
@@ -39,11 +41,11 @@ CHECKED: Final = {
 }
 
 
-def tee_shm_register(start: int, num_pages: int, owner: VaddrPin) -> PinnedPages:
+def tee_shm_register(start: int, num_pages: int, owner: VaddrPin) -> PinnedPages[Write]:
     return vaddr_pin_pages(start, num_pages, FOLL_WRITE | FOLL_LONGTERM, owner)
 
 
-def tee_shm_release(pages: PinnedPages) -> None:
+def tee_shm_release(pages: PinnedPages[Write]) -> None:
     unpin_user_pages_dirty_lock(pages, make_dirty=True)
 
 

@@ -22,8 +22,9 @@ NULL; all-or-nothing here.
 from typing import Final
 
 from pinapi import (
-    FOLL_WRITE, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin, for_each_sg, memcpy_to_page,
-    sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_WRITE, PAGE_SIZE, PinnedPage, PinnedPages, SgTable, VaddrPin, Write, for_each_sg,
+    memcpy_to_page, sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_pages_dirty_lock,
+    vaddr_pin_pages,
 )  # fmt: skip
 
 from ._user import user_buffer
@@ -55,8 +56,8 @@ class PagelistInfo:
         nr_pages = (offset + count + PAGE_SIZE - 1) // PAGE_SIZE
         self.offset = offset
         self.count = count
-        self.pages: PinnedPages = vaddr_pin_pages(buf - offset, nr_pages, FOLL_WRITE, owner)
-        self.sgt: SgTable[PinnedPage] = sg_alloc_table_from_pages(self.pages, offset, count)
+        self.pages: PinnedPages[Write] = vaddr_pin_pages(buf - offset, nr_pages, FOLL_WRITE, owner)
+        self.sgt: SgTable[PinnedPage[Write]] = sg_alloc_table_from_pages(self.pages, offset, count)
 
     def free_pagelist(self, head: bytes, tail: bytes) -> None:
         """Copy the fragments the VideoCore left in its own buffer, dirty, unpin."""

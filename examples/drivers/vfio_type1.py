@@ -18,7 +18,9 @@ Short result: one page per call, so short means failed; nothing to undo.
 
 from typing import Final
 
-from pinapi import FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from pinapi import (
+    FOLL_LONGTERM, FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedPage, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+)  # fmt: skip
 
 from ._user import dma_write, user_buffer
 
@@ -37,12 +39,12 @@ IOMMU_READ: Final = 1
 IOMMU_WRITE: Final = 2
 
 
-def vaddr_get_pfn(dma_owner: VaddrPin, vaddr: int, prot: int) -> PinnedPage:
+def vaddr_get_pfn(dma_owner: VaddrPin, vaddr: int, prot: int) -> PinnedPage[MaybeWrite]:
     flags = FOLL_LONGTERM | FOLL_WRITE if prot & IOMMU_WRITE else FOLL_LONGTERM
     return vaddr_pin_pages(vaddr, 1, flags, dma_owner)[0]
 
 
-def put_pfn(page: PinnedPage, prot: int) -> None:
+def put_pfn(page: PinnedPage[MaybeWrite], prot: int) -> None:
     unpin_user_pages_dirty_lock([page], make_dirty=bool(prot & IOMMU_WRITE))
 
 
@@ -50,7 +52,7 @@ def scenario() -> None:
     with user_buffer("vfio user", 4) as buf:
         prot = IOMMU_READ | IOMMU_WRITE
         iova_map = [vaddr_get_pfn(buf.owner, buf.addr + i * PAGE_SIZE, prot) for i in range(4)]
-        dma_write(iova_map, b"iova")
+        dma_write([p.for_write() for p in iova_map], b"iova")
         for page in iova_map:
             put_pfn(page, prot)
         buf.expect_stamped(b"iova", range(4))

@@ -23,8 +23,8 @@ released undirtied with VMCI_ERROR_NO_MEM.
 from typing import Final
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, PinnedPages, VaddrPin, memcpy_from_page,
-    memcpy_to_page, unpin_user_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_LONGTERM, FOLL_WRITE, PAGE_SIZE, PinnedPage, PinnedPages, VaddrPin, Write,
+    memcpy_from_page, memcpy_to_page, unpin_user_page, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
 from ._user import user_buffer
@@ -58,7 +58,7 @@ class VmciCtx:
 
     def __init__(self, uva: int, owner: VaddrPin) -> None:
         self.offset = uva % PAGE_SIZE
-        self.notify_page: PinnedPage = vaddr_pin_pages(uva - self.offset, 1, FOLL_WRITE | FOLL_LONGTERM, owner)[0]
+        self.notify_page: PinnedPage[Write] = vaddr_pin_pages(uva - self.offset, 1, FOLL_WRITE | FOLL_LONGTERM, owner)[0]
 
     def ctx_signal_notify(self) -> None:
         memcpy_to_page(self.notify_page, self.offset, VMCI_FLAG)
@@ -72,8 +72,8 @@ class QpHost:
 
     def __init__(self, produce_uva: int, consume_uva: int, num_pages: int, owner: VaddrPin) -> None:
         flags = FOLL_WRITE | FOLL_LONGTERM
-        self.produce_q: PinnedPages = vaddr_pin_pages(produce_uva, num_pages, flags, owner)
-        self.consume_q: PinnedPages = vaddr_pin_pages(consume_uva, num_pages, flags, owner)
+        self.produce_q: PinnedPages[Write] = vaddr_pin_pages(produce_uva, num_pages, flags, owner)
+        self.consume_q: PinnedPages[Write] = vaddr_pin_pages(consume_uva, num_pages, flags, owner)
 
     def enqueue_from_peer(self, data: bytes) -> None:
         """The peer's data lands in the consume queue (a kernel memcpy)."""

@@ -17,7 +17,9 @@ so far are released.
 
 from typing import Final
 
-from pinapi import PAGE_SIZE, FOLL_WRITE, PinnedPage, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from pinapi import (
+    FOLL_WRITE, MaybeWrite, PAGE_SIZE, PinnedPage, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+)  # fmt: skip
 
 from ._user import dma_write, user_buffer
 
@@ -39,9 +41,9 @@ class GntdevCopyBatch:
     def __init__(self, owner: VaddrPin, writeable: bool) -> None:
         self.owner = owner
         self.writeable = writeable
-        self.pages: list[PinnedPage] = []
+        self.pages: list[PinnedPage[MaybeWrite]] = []
 
-    def gntdev_get_page(self, addr: int) -> PinnedPage:
+    def gntdev_get_page(self, addr: int) -> PinnedPage[MaybeWrite]:
         page = vaddr_pin_pages(addr, 1, FOLL_WRITE if self.writeable else 0, self.owner)[0]
         self.pages.append(page)
         return page
@@ -56,6 +58,6 @@ def scenario() -> None:
         batch = GntdevCopyBatch(buf.owner, writeable=True)
         for i in range(3):
             batch.gntdev_get_page(buf.addr + i * PAGE_SIZE)
-        dma_write(batch.pages, b"domU grant")  # GNTTABOP_copy, foreign -> local
+        dma_write([p.for_write() for p in batch.pages], b"domU grant")  # GNTTABOP_copy, foreign -> local
         batch.gntdev_put_pages()
         buf.expect_stamped(b"domU grant", range(3))

@@ -22,7 +22,8 @@ import errno
 from typing import Final
 
 from pinapi import (
-    PAGE_SIZE, FOLL_WRITE, KernelError, PinnedPages, VaddrPin, unpin_user_pages_dirty_lock, vaddr_pin_pages,
+    FOLL_WRITE, KernelError, PAGE_SIZE, PinnedPages, VaddrPin, Write, unpin_user_pages_dirty_lock,
+    vaddr_pin_pages,
 )  # fmt: skip
 
 from ._user import dma_write, expect_error, user_buffer
@@ -39,14 +40,14 @@ CHECKED_IN: Final = "v6.12.117"
 CHECKED: Final = {"drivers/xen/privcmd.c": ("lock_pages", "unlock_pages")}
 
 
-def unlock_pages(locked: list[PinnedPages]) -> None:
+def unlock_pages(locked: list[PinnedPages[Write]]) -> None:
     for pages in locked:
         unpin_user_pages_dirty_lock(pages, make_dirty=True)
 
 
-def lock_pages(kbufs: list[tuple[int, int]], owner: VaddrPin) -> list[PinnedPages]:
+def lock_pages(kbufs: list[tuple[int, int]], owner: VaddrPin) -> list[PinnedPages[Write]]:
     """Pin each (uptr, size) buffer; on failure unpin the ones locked."""
-    locked: list[PinnedPages] = []
+    locked: list[PinnedPages[Write]] = []
     try:
         for uptr, size in kbufs:
             first = uptr - uptr % PAGE_SIZE

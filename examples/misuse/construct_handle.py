@@ -7,7 +7,7 @@ hand is a reference nobody took.
 """
 
 from pinapi import (
-    MM, KernelPage, Page, PinnedPage, PinnedPages, ScatterList, SgTable, get_user_pages_remote, put_page,
+    MM, KernelPage, Page, PinnedPage, PinnedPages, ScatterList, SgTable, Write, get_user_pages_remote, put_page,
 )  # fmt: skip
 
 
@@ -24,11 +24,11 @@ def construct_a_kernel_page(mm: MM, buf: int) -> None:
 
 
 def construct_an_sg_table(mm: MM, buf: int) -> None:
-    SgTable[PinnedPage]()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    SgTable[PinnedPage[Write]]()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 
 def construct_an_sg_entry(mm: MM, buf: int) -> None:
-    ScatterList[PinnedPage]()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    ScatterList[PinnedPage[Write]]()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 
 
 def fabricate_a_plain_page(mm: MM, buf: int) -> None:

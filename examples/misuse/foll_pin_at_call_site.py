@@ -1,7 +1,9 @@
 """FOLL_PIN or FOLL_GET at a call site: GUP sets them itself.
 
-They are absent from the contract; a raw flag value is not a gup_flags either.
-To pin, call vaddr_pin_pages(); it sets FOLL_PIN.
+They are absent from the contract; to the plain-reference calls a raw flag
+value is not a gup_flags either. (The pin API takes an int, as flags built up
+from 0 are one to the checkers, and refuses FOLL_PIN and FOLL_GET at run
+time.) To pin, call vaddr_pin_pages(); it sets FOLL_PIN.
 """
 
 import pinapi
@@ -14,8 +16,8 @@ def foll_pin_passed_to_the_pin_api(mm: MM, buf: int) -> None:
 
 
 def foll_pin_by_value(mm: MM, buf: int) -> None:
-    with vaddr_pin_pages(buf, 1, 0x20000, VaddrPin(mm=mm)):  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-        pass
+    pages = get_user_pages_remote(mm, buf, 1, 0x20000)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    del pages
 
 
 def foll_get_passed_to_get_user_pages(mm: MM, buf: int) -> None:

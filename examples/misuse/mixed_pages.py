@@ -6,7 +6,7 @@ one kind (SgTable[PinnedPage] or SgTable[Page]).
 """
 
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, Page, PinnedPage, SgTable, VaddrPin, for_each_sg,
+    FOLL_WRITE, MM, PAGE_SIZE, Page, PinnedPage, SgTable, VaddrPin, Write, for_each_sg,
     get_user_pages_remote, put_page, release_pages, sg_alloc_table,
     sg_alloc_table_from_pages, sg_set_page, unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
@@ -54,7 +54,7 @@ def pin_into_a_table_of_plain_pages(mm: MM, buf: int) -> None:
     plain = get_user_pages_remote(mm, buf, 1, 0)
     try:
         with vaddr_pin_pages(buf + PAGE_SIZE, 1, FOLL_WRITE, VaddrPin(mm=mm)) as pins:
-            sgt: SgTable[Page] = sg_alloc_table(2)
+            sgt = sg_alloc_table(2, Page)
             slots = list(for_each_sg(sgt))
             sg_set_page(slots[0], plain[0], PAGE_SIZE, 0)
             sg_set_page(slots[1], pins[0], PAGE_SIZE, 0)  # type: ignore[misc]  # pyright: ignore[reportArgumentType]
@@ -62,5 +62,5 @@ def pin_into_a_table_of_plain_pages(mm: MM, buf: int) -> None:
         put_page(plain[0])
 
 
-def a_table_typed_to_hold_both(sgt: SgTable[PinnedPage | Page]) -> int:  # type: ignore[type-var]  # pyright: ignore[reportInvalidTypeArguments]
+def a_table_typed_to_hold_both(sgt: SgTable[PinnedPage[Write] | Page]) -> int:  # type: ignore[type-var]  # pyright: ignore[reportInvalidTypeArguments]
     return sgt.nents

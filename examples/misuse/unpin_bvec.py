@@ -17,7 +17,7 @@ def unpin_user_pages_on_a_bvec(mm: MM, buf: int) -> None:
 
 def unpin_dirty_on_a_bvec(mm: MM, buf: int) -> None:
     with get_user_bvec(buf, 2 * PAGE_SIZE, FOLL_WRITE, VaddrPin(mm=mm)) as bvec:
-        unpin_user_pages_dirty_lock(bvec, True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        unpin_user_pages_dirty_lock(bvec, True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
 
 
 def unpin_user_page_on_a_segment(mm: MM, buf: int) -> None:

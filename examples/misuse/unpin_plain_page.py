@@ -33,7 +33,7 @@ def unpin_user_pages_on_plain_pages(mm: MM, buf: int) -> None:
 def unpin_dirty_on_plain_pages(mm: MM, buf: int) -> None:
     pages = get_user_pages_remote(mm, buf, 2, 0)
     try:
-        unpin_user_pages_dirty_lock(pages, True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        unpin_user_pages_dirty_lock(pages, True)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
     finally:
         for page in pages:
             put_page(page)
@@ -42,7 +42,7 @@ def unpin_dirty_on_plain_pages(mm: MM, buf: int) -> None:
 def vaddr_unpin_on_plain_pages(mm: MM, buf: int) -> None:
     pages = get_user_pages_remote(mm, buf, 2, 0)
     try:
-        vaddr_unpin_pages_dirty_lock(pages, VaddrPin(mm=mm), False)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        vaddr_unpin_pages_dirty_lock(pages, VaddrPin(mm=mm), False)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType, reportCallIssue]
     finally:
         for page in pages:
             put_page(page)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 from typing_extensions import assert_type
 
 from pinapi import (
-    FOLL_WRITE, MM, PAGE_SIZE, PinnedPage, PinnedPages, VaddrPin, memcpy_from_page,
+    FOLL_WRITE, MM, PAGE_SIZE, MaybeWrite, PinnedPage, PinnedPages, VaddrPin, Write, memcpy_from_page,
     memcpy_to_page, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -14,18 +14,20 @@ if TYPE_CHECKING:
     from pinapi import GupFlags
 
 
-def dio_flags(write_to_user: bool) -> "GupFlags | Literal[0]":
+def dio_flags(write_to_user: bool) -> "GupFlags[Write] | Literal[0]":
     """gup_flags are typed: the named FOLL_* constants or 0."""
     return FOLL_WRITE if write_to_user else 0
 
 
 def dio_read(mm: MM, buf: int, nr_pages: int, write_to_user: bool) -> None:
-    """The device fills the user buffer (a read(2) with O_DIRECT)."""
+    """The device fills the user buffer (a read(2) with O_DIRECT); which
+    flags were passed is known only at run time, so is the permission."""
     pins = vaddr_pin_pages(buf, nr_pages, dio_flags(write_to_user), VaddrPin(mm=mm))
-    assert_type(pins, PinnedPages)
-    for i, pin in enumerate(pins):
-        assert_type(pin, PinnedPage)
-        memcpy_to_page(pin, 0, bytes([i]) * 16)
+    assert_type(pins, PinnedPages[MaybeWrite])
+    if write_to_user:
+        for i, pin in enumerate(pins.for_write()):
+            assert_type(pin, PinnedPage[Write])
+            memcpy_to_page(pin, 0, bytes([i]) * 16)
     unpin_user_pages_dirty_lock(pins, make_dirty=write_to_user)
 
 

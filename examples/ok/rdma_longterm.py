@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from typing_extensions import assert_type
 
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, MM, PAGE_SIZE, PinnedPage, SgTable, VaddrPin, for_each_sg,
+    FOLL_LONGTERM, FOLL_WRITE, MM, PAGE_SIZE, PinnedPage, SgTable, VaddrPin, Write, for_each_sg,
     sg_alloc_table_from_pages, sg_free_table, sg_page, unpin_user_page, vaddr_pin_pages,
 )  # fmt: skip
 
@@ -14,21 +14,21 @@ if TYPE_CHECKING:
     from pinapi import PinFlags
 
 
-def ib_umem_get(mm: MM, addr: int, nr_pages: int) -> SgTable[PinnedPage]:
+def ib_umem_get(mm: MM, addr: int, nr_pages: int) -> SgTable[PinnedPage[Write]]:
     """Register a memory region: pin it long-term, build the device's sg table."""
     flags = FOLL_WRITE | FOLL_LONGTERM
-    assert_type(flags, "PinFlags")
+    assert_type(flags, "PinFlags[Write]")
     pins = vaddr_pin_pages(addr, nr_pages, flags, VaddrPin(mm=mm))
     sgt = sg_alloc_table_from_pages(pins, 0, nr_pages * PAGE_SIZE)
-    assert_type(sgt, SgTable[PinnedPage])
+    assert_type(sgt, SgTable[PinnedPage[Write]])
     return sgt
 
 
-def ib_umem_release(sgt: SgTable[PinnedPage]) -> None:
-    """Deregister: the pages come back out of the sg table still typed as pins."""
+def ib_umem_release(sgt: SgTable[PinnedPage[Write]]) -> None:
+    """Deregister: the pages come back out of the sg table still typed as write pins."""
     for sg in for_each_sg(sgt):
         page = sg_page(sg)
-        assert_type(page, PinnedPage)
+        assert_type(page, PinnedPage[Write])
         unpin_user_page(page)
     sg_free_table(sgt)
 

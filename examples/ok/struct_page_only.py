@@ -31,7 +31,8 @@ def dirty_one(mm: MM, addr: int) -> None:
 
 def plain_sg_table(mm: MM, start: int) -> None:
     pages = get_user_pages_remote(mm, start, 2, 0)
-    sgt: SgTable[Page] = sg_alloc_table(2)
+    sgt = sg_alloc_table(2, Page)
+    assert_type(sgt, SgTable[Page])
     for sg, page in zip(for_each_sg(sgt), pages):
         sg_set_page(sg, page, PAGE_SIZE, 0)
     for sg in for_each_sg(sgt):

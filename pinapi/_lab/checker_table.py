@@ -18,7 +18,7 @@ from typing import Final
 from .._tools.check import contract_stubs, run_mypy, run_pyright
 from .._tools.checkout import ROOT
 
-__all__ = ["CHECKERS", "CHECKERS_DOC", "Findings", "gallery_results", "table"]
+__all__ = ["CHECKERS", "CHECKERS_DOC", "Findings", "before_results", "gallery_results", "table"]
 
 CHECKERS_DOC: Final = ROOT / "docs" / "checkers.md"
 
@@ -108,6 +108,37 @@ def gallery_results() -> dict[str, dict[str, str]]:
              for name, lines in marked.items()}  # fmt: skip
     cells["ok/"] = {checker: str(n) for checker, n in ok_errors.items()}
     return cells
+
+
+def _lines(found: Findings, name: str, marked: list[int]) -> str:
+    """What one checker reports in one file: the lines it rejects, those it
+    only warns about, and the marked ones it lets through."""
+    errors = sorted(n for (f, n), sev in found.items() if f == name and sev == "error")
+    warned = sorted(n for (f, n), sev in found.items() if f == name and sev == "warning")
+    parts = [", ".join(map(str, errors)) if errors else "nothing"]
+    if warned:
+        parts.append(f"warning only: {', '.join(map(str, warned))}")
+    missed = [n for n in marked if n not in errors and n not in warned]
+    if missed:
+        parts.append(f"accepted: {', '.join(map(str, missed))}")
+    return "; ".join(parts)
+
+
+@functools.cache
+def before_results() -> dict[str, tuple[list[int], dict[str, str]]]:
+    """Each 2019 "before" driver of examples/misuse/before, without its
+    markers, through every checker: file -> (its marked lines, checker -> the
+    lines it reports)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        marked: dict[str, list[int]] = {}
+        for src in sorted((ROOT / "examples" / "misuse" / "before").glob("before_*.py")):
+            lines = src.read_text().splitlines()
+            marked[src.name] = [i for i, line in enumerate(lines, 1) if "# type: ignore[" in line]
+            (work / src.name).write_text("\n".join(MARKERS.sub("", ln) for ln in lines) + "\n")
+        found = {name: fn(work) for name, fn in CHECKERS.items()}
+    return {name: (lines, {checker: _lines(f, name, lines) for checker, f in found.items()})
+            for name, lines in marked.items()}  # fmt: skip
 
 
 def table() -> tuple[str, dict[str, bool]]:

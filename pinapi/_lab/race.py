@@ -28,17 +28,20 @@ import warnings
 from collections.abc import Iterator
 from typing import Any, Final, Literal
 
-from .._mm.errors import KernelBug
+from .._mm.errors import KernelBug, KernelError
 from .._mm.fs import Ext4, File, FsWarning, Inode
 from .._mm.gup import FOLL
 from .._legacy import get_user_pages_remote, put_page, set_page_dirty_lock
 from .._mm.mmap import MAP_SHARED, MM
 from .._mm.page_alloc import PAGE_SIZE
-from .._pin import VaddrPin, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages
+from .._pin import VaddrPin, folios_mark_dirty_lock, unpin_user_pages, unpin_user_pages_dirty_lock, vaddr_pin_pages
 from .._mm.page_writeback import sync_filesystem, writeback
 from .._mm.vmscan import reclaim
 
-__all__ = ["OPS", "NPAGES", "MODES", "Mode", "Schedule", "run_schedule", "fails", "all_schedules", "on_disk"]
+__all__ = [
+    "OPS", "NPAGES", "MODES", "Mode", "Schedule", "run_schedule", "fails", "all_schedules", "on_disk",
+    "DIRTY_READ_PIN_RELEASES", "dirty_read_pin",
+]  # fmt: skip
 
 OPS: Final = ("acquire", "dma", "user", "release", "writeback", "reclaim")
 NPAGES: Final = 3
@@ -131,3 +134,53 @@ def all_schedules(length: int, pages: int = 1) -> Iterator[Schedule]:
     steps = [(op, i) for op in OPS for i in range(pages)]
     for combo in itertools.product(steps, repeat=length):
         yield list(combo)
+
+
+#: How ``dirty_read_pin()`` releases the pin, and what the row says.
+DIRTY_READ_PIN_RELEASES: Final = {
+    "kernel": "unpin_user_pages_dirty_lock(make_dirty=true), as the kernel does it",
+    "contract": "the same call here (rejected by the type checkers)",
+    "dirty-on-get": "dirty on get: released with no make_dirty",
+    "write-pin": "control: a FOLL_WRITE pin, released dirty",
+}
+
+
+def dirty_read_pin(fs: Ext4, how: str) -> str:
+    """Pin a page of a shared *fs* mapping that the process has only read
+    (so no ``page_mkwrite``: no buffers), release it *how*
+    (``DIRTY_READ_PIN_RELEASES``), let the process store through its
+    mapping, write back and drop the cache: what became of the store."""
+    mm = MM("reader")
+    f = File(Inode(fs, PAGE_SIZE), "data")
+    a = mm.mmap(PAGE_SIZE, flags=MAP_SHARED, file=f)
+    refused = ""
+    try:
+        mm.read(a, 8)  # a read fault: cached, mapped clean, no buffers
+        pins = vaddr_pin_pages(a, 1, FOLL.WRITE if how == "write-pin" else 0, VaddrPin(mm=mm))
+        if how == "kernel":  # the kernel's unpin_user_pages_dirty_lock(): no permission check
+            folios_mark_dirty_lock([pins._pages[0].folio])
+            unpin_user_pages(pins)
+        elif how in ("contract", "write-pin"):
+            try:
+                unpin_user_pages_dirty_lock(pins, make_dirty=True)
+            except KernelError as e:
+                refused = "EINVAL, pin left live, released clean; "
+                assert "make_dirty on a pin taken without FOLL_WRITE" in str(e)
+                unpin_user_pages(pins)
+        else:
+            unpin_user_pages(pins)
+        mm.write(a, b"a store")  # a dirty folio is mapped writable: no fault, no page_mkwrite
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always", FsWarning)
+            try:
+                writeback(f.inode)
+            except KernelBug:
+                return refused + "BUG at writeback: dirty, no buffers"
+        mm.munmap(a, PAGE_SIZE)
+        reclaim(f.inode)
+        if on_disk(fs, f.inode, 1)[:7] != b"a store":
+            return refused + f"the store is lost{' (a warning)' if warned else ''}"
+        return refused + "the store is on disk"
+    finally:
+        mm.exit()
+        fs.inodes.remove(f.inode)

@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,7 +24,7 @@ from .._tools.bench import MODES as BENCH_MODES
 from .._tools.checkout import ROOT, require_checkout
 from .._tools.bench import map_region, run_mode
 from .c_contract import CError, Cell, build_table, conversion_table, detection_table, measure
-from .checker_table import CHECKERS_DOC, gallery_results, table
+from .checker_table import CHECKERS, CHECKERS_DOC, before_results, gallery_results, table
 from .drivers_table import call_sites
 from .evidence import EXPERIMENTS, run_experiment
 from .._mm.fs import Ext4
@@ -32,7 +33,7 @@ from .._legacy import get_page, get_user_pages_remote, release_pages
 from .._mm.mmap import MM
 from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, alloc_folio, folio_put, kernel_lock
 from .._pin import VaddrPin, folio_maybe_dma_pinned, unpin_user_pages, vaddr_pin_pages
-from .race import Mode, Schedule, all_schedules, fails
+from .race import DIRTY_READ_PIN_RELEASES, Mode, Schedule, all_schedules, dirty_read_pin, fails
 from .._mm.pin_tracking import ExactCounter, LookupTree, PageFlag, PinTracking, RefcountBias, use_tracking
 
 
@@ -146,16 +147,19 @@ def _machine() -> str:
 def _api_reference_section() -> str:
     stub = ROOT / "stubs" / "pinapi" / "__init__.pyi"
     tree = ast.parse(stub.read_text())
-    rows = ["| name | signature | rule |", "|---|---|---|"]
+    entries: dict[str, tuple[list[str], str]] = {}  # an overloaded name: one row, a signature per overload
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_"):
-            doc = (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ")
             if isinstance(node, ast.FunctionDef):
                 sig = f"`{node.name}({ast.unparse(node.args)}) -> {ast.unparse(node.returns) if node.returns else 'None'}`"
             else:
                 bases = ", ".join(ast.unparse(b) for b in node.bases)
                 sig = f"`class {node.name}{f'({bases})' if bases else ''}`"
-            rows.append(f"| `{node.name}` | {sig.replace('|', '&#124;')} | {doc.replace('|', '&#124;')} |")
+            doc = (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ")
+            sigs, rule = entries.setdefault(node.name, ([], doc))
+            sigs.append(sig.replace("|", "&#124;"))
+    rows = ["| name | signature | rule |", "|---|---|---|"]
+    rows += [f"| `{name}` | {'<br>'.join(sigs)} | {rule.replace('|', '&#124;')} |" for name, (sigs, rule) in entries.items()]
     return "\n".join(rows)
 
 
@@ -209,6 +213,8 @@ _AT_RUN_TIME: Final = {
     "race": "never: rare BUG or lost data",
     "legal": "not a bug",
     "old-api": "never",
+    "corrupt": "never: the zero page or a COW-shared page is written",
+    "dirty": "never: ext4 BUG or a lost store",
 }
 _DEBUG_LEAK: Final = "debug builds, if the path runs: WARN, still leaks"
 
@@ -260,6 +266,26 @@ def _checkers_section() -> str:
     """The checker x misuse table of docs/checkers.md, from the same run."""
     text, _ = table()
     return "\n".join(line for line in text.splitlines() if line.startswith("|"))
+
+
+def _before_drivers_section() -> str:
+    """The thirteen 2019 call sites as written then: the lines each checker
+    reports (the marked ones are the mistakes)."""
+    head = " | ".join(f"{name} {version(name)}" for name in CHECKERS)
+    rows = [f"| 2019 driver | marked lines | {head} |", "|---|---|" + "---|" * len(CHECKERS)]
+    for name, (marked, cells) in before_results().items():
+        rows.append(f"| `{name[:-3]}` | {', '.join(map(str, marked))} | {' | '.join(cells.values())} |")
+    return "\n".join(rows)
+
+
+def _dirty_read_pin_section() -> str:
+    """A read pin of a page of a shared ext4 mapping that was only read,
+    released each way, then a store through the mapping and writeback."""
+    rows = ["| release of a pin taken without FOLL_WRITE | 2018 ext4 (BUG_ON) | today's ext4 (warn, drop) |",
+            "|---|---|---|"]  # fmt: skip
+    for how, label in DIRTY_READ_PIN_RELEASES.items():
+        rows.append(f"| {label} | {dirty_read_pin(Ext4(), how)} | {dirty_read_pin(Ext4(bug_on_no_buffers=False), how)} |")
+    return "\n".join(rows)
 
 
 def _bench(size: int, thp: bool, repeats: int) -> list[dict[str, Any]]:
@@ -372,9 +398,11 @@ C_SECTIONS: Final[dict[str, Callable[[], str]]] = {
 SECTIONS: Final[dict[str, Callable[[], str]]] = {
     **C_SECTIONS,
     "checkers": _checkers_section,
+    "before-drivers": _before_drivers_section,
     "cases": _cases_section,
     "strategies": _strategies_section,
     "race": _race_section,
+    "dirty-read-pin": _dirty_read_pin_section,
     "bare-pages": _bare_pages_section,
     "bench-ops": _bench_ops_section,
     "api-reference": _api_reference_section,

@@ -129,6 +129,24 @@ class Finding:
 # -- the contract ------------------------------------------------------------------
 
 
+def _heads(expr: ast.expr | None, classes: Mapping[str, object]) -> set[str]:
+    """The contract classes an annotation is about: a subscripted contract
+    class counts, its type arguments (a pin's permission) do not."""
+    if isinstance(expr, ast.Subscript):
+        base = _names(expr.value) & classes.keys()
+        return base or _heads(expr.slice, classes)
+    if isinstance(expr, ast.BinOp):
+        return _heads(expr.left, classes) | _heads(expr.right, classes)
+    if isinstance(expr, ast.Tuple):
+        return set().union(*(_heads(e, classes) for e in expr.elts))
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        try:
+            return _heads(ast.parse(expr.value, mode="eval").body, classes)
+        except SyntaxError:
+            return set()
+    return _names(expr) & classes.keys()
+
+
 def _names(expr: ast.expr | None) -> set[str]:
     """Every name an annotation mentions, string annotations parsed."""
     out: set[str] = set()
@@ -236,7 +254,7 @@ class Contract:
                   if any(_owned(a.annotation, aliases) for a in _params(f))}  # fmt: skip
         release = marked or {n: handle_param(funcs[n]) for n in RELEASE_CALLS if n in funcs}
         reference = {n: handle_param(funcs[n]) for n in REFERENCE_CALLS if n in funcs}
-        handles = set().union(*(_names(_params(funcs[n])[i].annotation) for n, i in release.items())) & classes.keys()
+        handles = set().union(*(_heads(_params(funcs[n])[i].annotation, classes) for n, i in release.items()))
         batches: set[str] = set()
         elements: dict[str, str] = {}
         grew = True
@@ -259,9 +277,9 @@ class Contract:
             if name in release or name in reference:
                 continue
             args = _params(f)
-            direct = tuple(i for i, a in enumerate(args) if _names(a.annotation) & handles)
+            direct = tuple(i for i, a in enumerate(args) if _heads(a.annotation, classes) & handles)
             generic = tuple(i for i, a in enumerate(args) if _names(a.annotation) & handle_vars)
-            returned = _names(f.returns)
+            returned = _heads(f.returns, classes)
             if returned & handles and not direct and not generic:
                 (kind,) = sorted(returned & handles)[:1]
                 count = next((i for i, a in enumerate(args) if a.arg == "nr_pages"), None)
@@ -270,7 +288,7 @@ class Contract:
                 use[name] = direct
                 if returned & handles:
                     carry[name] = (direct, True)
-            if generic and returned & handle_vars:
+            if generic and _names(f.returns) & handle_vars:
                 carry[name] = (generic, isinstance(f.returns, ast.Subscript))
             elif generic:
                 bare = [i for i in generic if isinstance(args[i].annotation, ast.Name)]
@@ -282,7 +300,7 @@ class Contract:
         void = frozenset(n for n, f in funcs.items() if isinstance(f.returns, ast.Constant) and f.returns.value is None)
         return cls(
             params={n: tuple(a.arg for a in _params(f)) for n, f in funcs.items()}, acquire=acquire,
-            release={n: (i, frozenset(_names(_params(funcs[n])[i].annotation) & handles)) for n, i in release.items()},
+            release={n: (i, frozenset(_heads(_params(funcs[n])[i].annotation, classes) & handles)) for n, i in release.items()},
             reference=reference, carry=carry, store=store, use=use, void=void, classes=frozenset(classes),
             handles=frozenset(handles), batches=frozenset(batches), members=frozenset(members), elements=elements,
         )  # fmt: skip

@@ -242,13 +242,17 @@ class Rule:
     per_file: bool = False
 
 
-_HANDLE: Final = r"(PinnedPages?|PinnedBvec|BvecSegment|KernelPage|SgTable|ScatterList|Page)"
+_HANDLE: Final = r"(PinnedPages?|PinnedBvec|BvecSegment|KernelPage|SgTable|ScatterList|Page)(\[[\w, \[\]]+\])?"
 _RELEASE_PLAIN: Final = r"(put_page|release_pages|get_page|set_page_dirty|set_page_dirty_lock)"
 _UNPIN: Final = r"(unpin_user_pages?|unpin_user_pages_dirty_lock|vaddr_unpin_pages_dirty_lock)"
 
 _R: Final = {r.id: r for r in [
     Rule("pin-owner-required", "a pin needs an owner: struct vaddr_pin names an mm, a file or both (EINVAL otherwise)",
          "VaddrPin(mm=mm), VaddrPin(file=file) or both"),
+    Rule("pin-handle-forged", "a handle cannot be forged: no __new__, no subclass, no register(), no __class__ assignment",
+         "the handle's factory: vaddr_pin_pages(), get_user_bvec(), alloc_page(), sg_alloc_table*()"),
+    Rule("pin-sg-kind", "an empty sg table names the kind it will hold when it is allocated",
+         "sg_alloc_table(nents, PinnedPage[Write]) (or Page, KernelPage, PinnedPage[Read], ...)"),
     Rule("pin-handle-constructed", "handles and pages have no public constructor: each comes from the call that took it",
          "vaddr_pin_pages(), alloc_page(), sg_alloc_table*(); a Page from get_user_pages_remote()"),
     Rule("pin-handle-opaque", "handles are opaque: no page comes out of a pin",
@@ -261,6 +265,12 @@ _R: Final = {r.id: r for r in [
     Rule("pin-flags-unnamed", "gup_flags are the named FOLL_* constants (or 0)", "FOLL_WRITE, FOLL_FORCE, FOLL_LONGTERM"),
     Rule("pin-longterm-plain", "FOLL_LONGTERM requires FOLL_PIN: a plain reference cannot be long-term",
          "vaddr_pin_pages(..., FOLL_LONGTERM, ...)"),
+    Rule("pin-flags-untracked", "flags the checker cannot follow (built up from 0) go only to the pin API, "
+         "which checks every bit", "FOLL_WRITE, FOLL_FORCE or 0 as constants or a conditional expression"),
+    Rule("pin-write-read-pin", "page data is written only through a pin taken with FOLL_WRITE",
+         "FOLL_WRITE in the flags; flags known only at run time: pins.for_write() (EPERM if they lack it)"),
+    Rule("pin-dirty-read-pin", "a read pin is released clean: make_dirty only on a pin taken with FOLL_WRITE "
+         "(EINVAL otherwise)", "make_dirty=False, or FOLL_WRITE in the flags if the device writes"),
     Rule("pin-bvec-put-page", "a bvec segment is not a page reference: a bvec is released only as a whole",
          "put_user_bvec()"),
     Rule("pin-bvec-unpin", "a bvec is released only by put_user_bvec(), not by the per-page unpin calls",
@@ -289,19 +299,28 @@ RULES: Final[Mapping[str, Rule]] = _R
 _MATCHERS: Final[list[tuple[re.Pattern[str], Rule]]] = [(re.compile(p, re.S), _R[rule]) for p, rule in [
     (r"(variants? of \"VaddrPin\"|No overloads for \"__init__\"|in function \"__init__\")[^\n]*\n.*VaddrPin\(",
      "pin-owner-required"),
+    (r"\"__class__\"|final class|marked final|\"register\"|variable has type \"type\[|arguments for \"__new__\""
+     r"|positional argument[^\n]*\n.*\.__new__\(",
+     "pin-handle-forged"),
+    (r"\"kind\"", "pin-sg-kind"),
     (rf"Too (few|many) arguments for \"{_HANDLE}\"|\"_NoPublicConstructor\""
-     rf"|(Expected \d+ (more )?positional argument|Missing positional)[^\n]*\n.*\b{_HANDLE}(\[[^]]*\])?\(", "pin-handle-constructed"),
+     rf"|(Expected \d+ (more )?positional argument|Missing positional)[^\n]*\n.*\b{_HANDLE}\(", "pin-handle-constructed"),
     (rf"\"{_HANDLE}\" has no attribute \"_\w+\"|attribute \"_\w+\" for class \"{_HANDLE}\""
      rf"|(indexed assignment \(|\"__setitem__\" method not defined on type )\"{_HANDLE}\"", "pin-handle-opaque"),
     (r"\bget_user_pages\b[^\n]*deprecated", "pin-gup-deprecated"),
     (r"FOLL_(PIN|GET)", "pin-foll-internal"),
     (r"type \"Literal\[[1-9]\d*\]\"[^\n]*GupFlags", "pin-flags-unnamed"),
-    (r"type \"PinFlags\"", "pin-longterm-plain"),
+    (r"type \"PinFlags(\[\w+\])?\"", "pin-longterm-plain"),
+    (r"type \"int\"[^\n]*(GupFlags|\"(gup|foll)_flags\")", "pin-flags-untracked"),
+    (r"\[(Read|MaybeWrite)\].*(\"(write|for_write)\"|memcpy_to_page)|(\"(write|for_write)\"|memcpy_to_page).*\[(Read|MaybeWrite)\]",
+     "pin-write-read-pin"),
+    (r"\[Read\][^\n]*expected \"(Iterable\[)?Pinned\w*\[(Write|MaybeWrite)\]|make_dirty[^\n]*Literal\[False\]"
+     r"|No overloads for \"\w+\"[^\n]*\n.*make_dirty=True", "pin-dirty-read-pin"),
     (rf"Bvec.*{_RELEASE_PLAIN}|{_RELEASE_PLAIN}.*Bvec", "pin-bvec-put-page"),
-    (rf"Bvec.*{_UNPIN}|{_UNPIN}.*Bvec", "pin-bvec-unpin"),
+    (rf"(?i:bvec).*{_UNPIN}|{_UNPIN}.*(?i:bvec)", "pin-bvec-unpin"),
     (r"put_user_bvec", "pin-bvec-on-pins"),
-    (r"SgTable|ScatterList|sg_set_page|sg_alloc_table", "pin-sg-one-kind"),
-    (r"List item \d+ has incompatible type \"(Pinned)?Page\"|list\[PinnedPage \| Page\]|list\[Page \| PinnedPage\]",
+    (r"_P\b|SgTable|ScatterList|sg_set_page|sg_alloc_table", "pin-sg-one-kind"),
+    (r"List item \d+ has incompatible type \"(Pinned)?Page\"|list\[PinnedPage(\[\w+\])? \| Page\]|list\[Page \| PinnedPage(\[\w+\])?\]",
      "pin-list-mixed"),
     (r"memcpy_(to|from)_page[^\n]*type \"Page\"|type \"Page\"[^\n]*memcpy_(to|from)_page"
      r"|\"Page\" has no attribute \"(read|write)\"|attribute \"(read|write)\" for class \"Page\"", "pin-plain-data"),

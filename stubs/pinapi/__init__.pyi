@@ -5,6 +5,11 @@ FOLL_PIN, FOLL_GET and the model's instruments are absent.
 Three kinds of page never mix: ``Page`` (a plain reference, released with
 ``put_page()``), ``PinnedPage``/``PinnedBvec`` (pins, released only by the
 unpin calls and ``put_user_bvec()``) and ``KernelPage`` (kernel memory).
+
+A pin carries its write permission as a type argument: ``Write`` (taken with
+FOLL_WRITE: data writes, ``make_dirty`` on release), ``Read`` (without it:
+reads, released clean) or ``MaybeWrite`` (flags the checker cannot see;
+``for_write()`` checks at run time).
 """
 
 from abc import ABCMeta
@@ -34,6 +39,7 @@ __all__ = [
     "MAP_PRIVATE",
     "MAP_SHARED",
     "MM",
+    "MaybeWrite",
     "PAGE_SIZE",
     "PMD_SIZE",
     "PROT_EXEC",
@@ -41,7 +47,9 @@ __all__ = [
     "PROT_READ",
     "PROT_WRITE",
     "PUD_SIZE",
+    "Read",
     "Page",
+    "Permission",
     "PinWarning",
     "PinnedBvec",
     "PinnedPage",
@@ -52,6 +60,7 @@ __all__ = [
     "TASK_SIZE",
     "VMA",
     "VaddrPin",
+    "Write",
     "alloc_page",
     "current_mm",
     "folio_maybe_dma_pinned",
@@ -120,30 +129,88 @@ class PinnedPagePutWarning(PinWarning):
 class _NoPublicConstructor:
     """Handles come only from their factory; no driver can make this argument."""
 
+@type_check_only
+class _HandleMeta(ABCMeta):
+    """The handles' metaclass: no virtual subclasses, so isinstance() cannot be forged."""
+    def register(cls, subclass: _NoPublicConstructor, /) -> None: ...  # type: ignore[override]
+
+# -- write permission ---------------------------------------------------------------
+class Permission:
+    """What a pin may do with the page's data: the type argument of every pin handle."""
+
+@final
+class Read(Permission):
+    """Pinned without FOLL_WRITE: the data may be read; released with make_dirty=False."""
+
+class MaybeWrite(Permission):
+    """Flags the checker cannot see: release with any make_dirty; write after for_write()."""
+
+@final
+class Write(MaybeWrite):
+    """Pinned with FOLL_WRITE: the data may be written and the release may dirty it."""
+
+_F = TypeVar("_F", Read, Write)
+_W = TypeVar("_W", bound=Permission, covariant=True)
+
 # -- gup_flags ------------------------------------------------------------------
+@final
 @type_check_only
-class GupFlags(int):
-    """gup_flags any GUP entry point takes (FOLL_WRITE, FOLL_FORCE)."""
+class GupFlags(int, Generic[_F]):
+    """gup_flags any GUP entry point takes (FOLL_WRITE, FOLL_FORCE): ``Write`` if FOLL_WRITE is in."""
     @overload
-    def __or__(self, value: GupFlags, /) -> GupFlags: ...
+    def __or__(self: GupFlags[Write], value: GupFlags[Read] | GupFlags[Write], /) -> GupFlags[Write]: ...
     @overload
-    def __or__(self, value: PinFlags, /) -> PinFlags: ...
+    def __or__(self: GupFlags[Write], value: PinFlags[Read] | PinFlags[Write], /) -> PinFlags[Write]: ...
+    @overload
+    def __or__(self: GupFlags[Read], value: GupFlags[Write], /) -> GupFlags[Write]: ...
+    @overload
+    def __or__(self: GupFlags[Read], value: PinFlags[Write], /) -> PinFlags[Write]: ...
+    @overload
+    def __or__(self: GupFlags[Read], value: GupFlags[Read], /) -> GupFlags[Read]: ...
+    @overload
+    def __or__(self: GupFlags[Read], value: PinFlags[Read], /) -> PinFlags[Read]: ...
     @overload
     def __or__(self, value: int, /) -> int: ...
-
-@type_check_only
-class PinFlags(int):
-    """gup_flags only the pin API takes: anything with FOLL_LONGTERM."""
+    # mypy tries __ror__ first when both operands are of one flags class, and
+    # calls one overload's overlap with __or__ unsafe: both give the same type.
     @overload
-    def __or__(self, value: GupFlags | PinFlags, /) -> PinFlags: ...
+    def __ror__(self: GupFlags[Write], value: GupFlags[Read] | GupFlags[Write], /) -> GupFlags[Write]: ...
+    @overload
+    def __ror__(self: GupFlags[Read], value: GupFlags[Write], /) -> GupFlags[Write]: ...  # type: ignore[misc]
+    @overload
+    def __ror__(self: GupFlags[Read], value: GupFlags[Read], /) -> GupFlags[Read]: ...
+    @overload
+    def __ror__(self, value: int, /) -> int: ...
+
+@final
+@type_check_only
+class PinFlags(int, Generic[_F]):
+    """gup_flags only the pin API takes: anything with FOLL_LONGTERM; ``Write`` if FOLL_WRITE is in."""
+    @overload
+    def __or__(self: PinFlags[Write], value: _AnyFlags, /) -> PinFlags[Write]: ...
+    @overload
+    def __or__(self: PinFlags[Read], value: GupFlags[Write] | PinFlags[Write], /) -> PinFlags[Write]: ...
+    @overload
+    def __or__(self: PinFlags[Read], value: GupFlags[Read] | PinFlags[Read], /) -> PinFlags[Read]: ...
     @overload
     def __or__(self, value: int, /) -> int: ...
+    @overload
+    def __ror__(self: PinFlags[Write], value: PinFlags[Read] | PinFlags[Write], /) -> PinFlags[Write]: ...
+    @overload
+    def __ror__(self: PinFlags[Read], value: PinFlags[Write], /) -> PinFlags[Write]: ...  # type: ignore[misc]
+    @overload
+    def __ror__(self: PinFlags[Read], value: PinFlags[Read], /) -> PinFlags[Read]: ...
+    @overload
+    def __ror__(self, value: int, /) -> int: ...
 
-FOLL_WRITE: Final[GupFlags]
+_AnyFlags = GupFlags[Read] | GupFlags[Write] | PinFlags[Read] | PinFlags[Write]
+_GupOnly = GupFlags[Read] | GupFlags[Write] | Literal[0]
+
+FOLL_WRITE: Final[GupFlags[Write]]
 """The caller will write the pages' data; needs a writable mapping."""
-FOLL_FORCE: Final[GupFlags]
+FOLL_FORCE: Final[GupFlags[Read]]
 """Read or break COW in a mapping without the permission (ptrace)."""
-FOLL_LONGTERM: Final[PinFlags]
+FOLL_LONGTERM: Final[PinFlags[Read]]
 """A pin held indefinitely (RDMA); vaddr_pin_pages()/get_user_bvec() only."""
 
 # -- address spaces ---------------------------------------------------------------
@@ -213,6 +280,7 @@ class Folio:
 @final
 class Page:
     """A plain reference: struct-page calls only, never data (cases 3, 4); put_page() releases it."""
+    def __new__(cls, never: _NoPublicConstructor, /) -> Self: ...
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
     @property
     def folio(self) -> Folio: ...
@@ -222,9 +290,12 @@ class Page:
     def pfn(self) -> int: ...
 
 @final
-class KernelPage(metaclass=ABCMeta):
+class KernelPage(metaclass=_HandleMeta):
     """A page from alloc_page(): kernel memory whose data the caller may touch."""
+    def __new__(cls, never: _NoPublicConstructor, /) -> Self: ...
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Self]: ...  # pyright: ignore[reportIncompatibleMethodOverride]
     @property
     def folio(self) -> Folio: ...
     @property
@@ -245,64 +316,102 @@ class VaddrPin:
     def __init__(self, mm: None = None, *, file: File) -> None: ...
 
 @final
-class PinnedPage(metaclass=ABCMeta):
+class PinnedPage(Generic[_W], metaclass=_HandleMeta):
     """One pinned base page; not a Page. Released only by unpin_user_page(s)."""
+    def __new__(cls, never: _NoPublicConstructor, /) -> Self: ...
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Self]: ...  # pyright: ignore[reportIncompatibleMethodOverride]
     @property
     def pinned(self) -> bool:
         """False once unpinned; any further use is EINVAL."""
     def read(self, offset: int = 0, length: int = 4096) -> bytes:
         """The device (or CPU) reads the pinned page's data."""
-    def write(self, offset: int, data: bytes) -> None:
+    def write(self: PinnedPage[Write], offset: int, data: bytes) -> None:
         """The device (or CPU) writes the page's data; a pin without FOLL_WRITE is EPERM."""
+    def for_write(self: PinnedPage[MaybeWrite]) -> PinnedPage[Write]:
+        """This pin, to write through: EPERM unless it was taken with FOLL_WRITE."""
 
 @final
-class PinnedPages(Sequence[PinnedPage]):
+class PinnedPages(Sequence[PinnedPage[_W]], metaclass=_HandleMeta):
     """The pins of one vaddr_pin_pages() call; a context manager unpins what is left."""
+    def __new__(cls, never: _NoPublicConstructor, /) -> Self: ...
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Self]: ...  # pyright: ignore[reportIncompatibleMethodOverride]
     def __len__(self) -> int: ...
     @overload
-    def __getitem__(self, i: int) -> PinnedPage: ...
+    def __getitem__(self, i: int) -> PinnedPage[_W]: ...
     @overload
-    def __getitem__(self, i: slice) -> list[PinnedPage]: ...
-    def __iter__(self) -> Iterator[PinnedPage]: ...
+    def __getitem__(self, i: slice) -> list[PinnedPage[_W]]: ...
+    def __iter__(self) -> Iterator[PinnedPage[_W]]: ...
     @property
     def nr_pinned(self) -> int: ...
     @property
     def owner(self) -> VaddrPin: ...
+    def for_write(self: PinnedPages[MaybeWrite]) -> PinnedPages[Write]:
+        """These pins, to write through: EPERM unless they were taken with FOLL_WRITE."""
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
     def __del__(self) -> None:
         """Collected with pins still live: ResourceWarning, the pins leak."""
 
-def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: GupFlags | PinFlags | Literal[0],
-                    vaddr_pin: VaddrPin) -> PinnedPages:
+# The write permission follows the flags: FOLL_WRITE in them, not in them, or
+# flags the checker cannot see (int: a variable built up from 0). mypy counts a
+# flags value as possibly 0 and int as wider than the read overload: both overlaps
+# are the design.
+@overload
+def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: GupFlags[Write] | PinFlags[Write],  # type: ignore[overload-overlap]
+                    vaddr_pin: VaddrPin) -> PinnedPages[Write]:
     """Pin *nr_pages* user pages from *addr* for *vaddr_pin*: all or nothing."""
+@overload
+def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: GupFlags[Read] | PinFlags[Read] | Literal[0],  # type: ignore[overload-overlap]
+                    vaddr_pin: VaddrPin) -> PinnedPages[Read]: ...
+@overload
+def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedPages[MaybeWrite]: ...
 
-def unpin_user_page(page: PinnedPage) -> None:
+def unpin_user_page(page: PinnedPage[Permission]) -> None:
     """Release one pin; a plain Page is released with put_page() instead."""
 
-def unpin_user_pages(pages: Iterable[PinnedPage]) -> None:
+def unpin_user_pages(pages: Iterable[PinnedPage[Permission]]) -> None:
     """Release pins, each exactly once; plain pages and bvec segments are refused."""
 
-def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage], make_dirty: bool) -> None:
-    """Release pins, first dirtying each folio not yet dirty when *make_dirty*."""
+# make_dirty: any bool on a write pin or one of unknown permission (checked at
+# run time), False on a read pin. The Write overload comes first so that mypy,
+# inferring a list of sg_page() results in its context, keeps them write pins.
+@overload
+def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage[Write]], make_dirty: bool) -> None:
+    """Release pins, first dirtying each folio not yet dirty when *make_dirty* (a read pin: EINVAL)."""
+@overload
+def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage[MaybeWrite]], make_dirty: bool) -> None: ...
+@overload
+def unpin_user_pages_dirty_lock(pages: Iterable[PinnedPage[Permission]], make_dirty: Literal[False]) -> None: ...
 
-def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage], vaddr_pin: VaddrPin,
+@overload
+def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage[Write]], vaddr_pin: VaddrPin,
                                  make_dirty: bool) -> None:
     """unpin_user_pages_dirty_lock() of pins that must be *vaddr_pin*'s (EINVAL)."""
+@overload
+def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage[MaybeWrite]], vaddr_pin: VaddrPin,
+                                 make_dirty: bool) -> None: ...
+@overload
+def vaddr_unpin_pages_dirty_lock(pages: Iterable[PinnedPage[Permission]], vaddr_pin: VaddrPin,
+                                 make_dirty: Literal[False]) -> None: ...
 
 def folio_maybe_dma_pinned(folio: Folio) -> bool:
     """Exact for large folios; 1024 plain references on a small one look pinned."""
 
-def page_maybe_dma_pinned(page: Page | PinnedPage) -> bool:
+def page_maybe_dma_pinned(page: Page | PinnedPage[Permission]) -> bool:
     """folio_maybe_dma_pinned() of the page's folio."""
 
 # -- bio_vec pins: one segment per physically contiguous run in a folio ----------
 @final
-class BvecSegment(metaclass=ABCMeta):
+class BvecSegment(Generic[_W], metaclass=_HandleMeta):
     """One bio_vec of a PinnedBvec; not a Page: released only with its bvec."""
+    def __new__(cls, never: _NoPublicConstructor, /) -> Self: ...
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Self]: ...  # pyright: ignore[reportIncompatibleMethodOverride]
     @property
     def pinned(self) -> bool: ...
     @property
@@ -315,19 +424,24 @@ class BvecSegment(metaclass=ABCMeta):
         """Bytes in the segment, possibly spanning many pages."""
     def read(self, offset: int = 0, length: int | None = None) -> bytes:
         """The device (or CPU) reads the segment's data."""
-    def write(self, offset: int, data: bytes) -> None:
+    def write(self: BvecSegment[Write], offset: int, data: bytes) -> None:
         """The device (or CPU) writes the segment's data; a bvec without FOLL_WRITE is EPERM."""
+    def for_write(self: BvecSegment[MaybeWrite]) -> BvecSegment[Write]:
+        """This segment, to write through: EPERM unless its bvec was taken with FOLL_WRITE."""
 
 @final
-class PinnedBvec(Sequence[BvecSegment]):
+class PinnedBvec(Sequence[BvecSegment[_W]], metaclass=_HandleMeta):
     """The pins of one get_user_bvec() call; released only by put_user_bvec()."""
+    def __new__(cls, never: _NoPublicConstructor, /) -> Self: ...
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Self]: ...  # pyright: ignore[reportIncompatibleMethodOverride]
     def __len__(self) -> int: ...
     @overload
-    def __getitem__(self, i: int) -> BvecSegment: ...
+    def __getitem__(self, i: int) -> BvecSegment[_W]: ...
     @overload
-    def __getitem__(self, i: slice) -> list[BvecSegment]: ...
-    def __iter__(self) -> Iterator[BvecSegment]: ...
+    def __getitem__(self, i: slice) -> list[BvecSegment[_W]]: ...
+    def __iter__(self) -> Iterator[BvecSegment[_W]]: ...
     @property
     def pinned(self) -> bool: ...
     @property
@@ -336,35 +450,45 @@ class PinnedBvec(Sequence[BvecSegment]):
     def nr_pages(self) -> int: ...
     @property
     def owner(self) -> VaddrPin: ...
+    def for_write(self: PinnedBvec[MaybeWrite]) -> PinnedBvec[Write]:
+        """This bvec, to write through: EPERM unless it was taken with FOLL_WRITE."""
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
     def __del__(self) -> None:
         """Collected still pinned: ResourceWarning, the pins leak."""
 
-def get_user_bvec(addr: int, length: int, gup_flags: GupFlags | PinFlags | Literal[0],
-                  vaddr_pin: VaddrPin) -> PinnedBvec:
+@overload
+def get_user_bvec(addr: int, length: int, gup_flags: GupFlags[Write] | PinFlags[Write],  # type: ignore[overload-overlap]
+                  vaddr_pin: VaddrPin) -> PinnedBvec[Write]:
     """Pin *length* bytes at *addr* as bio_vec segments, one count update per folio."""
+@overload
+def get_user_bvec(addr: int, length: int, gup_flags: GupFlags[Read] | PinFlags[Read] | Literal[0],  # type: ignore[overload-overlap]
+                  vaddr_pin: VaddrPin) -> PinnedBvec[Read]: ...
+@overload
+def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedBvec[MaybeWrite]: ...
 
-def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:
-    """Release a whole bvec once; per-page pins go to unpin_user_pages() instead."""
+@overload
+def put_user_bvec(bvec: PinnedBvec[MaybeWrite], make_dirty: bool) -> None:
+    """Release a whole bvec once (dirtying a read bvec: EINVAL); per-page pins go to unpin_user_pages()."""
+@overload
+def put_user_bvec(bvec: PinnedBvec[Permission], make_dirty: Literal[False]) -> None: ...
 
 # -- kmap-style data access (pin_user_pages.rst case 5) ----------------------------
-def memcpy_to_page(page: PinnedPage | KernelPage, offset: int, data: bytes) -> None:
+def memcpy_to_page(page: PinnedPage[Write] | KernelPage, offset: int, data: bytes) -> None:
     """Write page data: only through a FOLL_WRITE pin or a kernel page, never a plain Page."""
 
-def memcpy_from_page(page: PinnedPage | KernelPage, offset: int, length: int) -> bytes:
+def memcpy_from_page(page: PinnedPage[Permission] | KernelPage, offset: int, length: int) -> bytes:
     """Read page data: only through a pin or a kernel page, never a plain Page."""
 
 # -- plain references (cases 3 and 4: struct page only) ----------------------------
 @deprecated("get_user_pages() takes plain references: to touch page data use vaddr_pin_pages()")
-def get_user_pages(start: int, nr_pages: int, gup_flags: GupFlags | Literal[0]) -> list[Page]:
+def get_user_pages(start: int, nr_pages: int, gup_flags: _GupOnly) -> list[Page]:
     """Deprecated: plain references on the current MM; use vaddr_pin_pages()."""
 
-def get_user_pages_remote(mm: MM, start: int, nr_pages: int,
-                          gup_flags: GupFlags | Literal[0]) -> list[Page]:
+def get_user_pages_remote(mm: MM, start: int, nr_pages: int, gup_flags: _GupOnly) -> list[Page]:
     """Plain references; a short list is a partial result the caller must put_page()."""
 
-def follow_page(vma: VMA, address: int, foll_flags: GupFlags | Literal[0] = 0) -> Page | None:
+def follow_page(vma: VMA, address: int, foll_flags: _GupOnly = 0) -> Page | None:
     """The page at *address* with a plain reference, or None; never faults."""
 
 def get_page(page: Page | KernelPage) -> None:
@@ -383,30 +507,42 @@ def set_page_dirty_lock(page: Page) -> None:
     """Lock, dirty and unlock a plain-referenced page's folio."""
 
 # -- scatterlists carry the handle type --------------------------------------------
-_P = TypeVar("_P", Page, PinnedPage, KernelPage, BvecSegment)
+_P = TypeVar("_P", Page, KernelPage, PinnedPage[Write], PinnedPage[Read], PinnedPage[MaybeWrite],
+             BvecSegment[Write], BvecSegment[Read], BvecSegment[MaybeWrite])
 
 @final
-class ScatterList(Generic[_P], metaclass=ABCMeta):
+class ScatterList(Generic[_P], metaclass=_HandleMeta):
     """One sg entry holding a page of its table's kind."""
+    def __new__(cls, never: _NoPublicConstructor, /) -> Self: ...
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Self]: ...  # pyright: ignore[reportIncompatibleMethodOverride]
     offset: int
     length: int
 
 @final
-class SgTable(Generic[_P], metaclass=ABCMeta):
+class SgTable(Generic[_P], metaclass=_HandleMeta):
     """``struct sg_table``: entries that all hold one kind of page."""
+    def __new__(cls, never: _NoPublicConstructor, /) -> Self: ...
     def __init__(self, never: _NoPublicConstructor, /) -> None: ...
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Self]: ...  # pyright: ignore[reportIncompatibleMethodOverride]
     @property
     def nents(self) -> int: ...
 
-def sg_alloc_table(nents: int) -> SgTable[_P]:
-    """An empty table; annotate the kind it will hold: ``SgTable[PinnedPage]``."""
+def sg_alloc_table(nents: int, kind: type[_P]) -> SgTable[_P]:
+    """An empty table of the *kind* it will hold: ``sg_alloc_table(n, PinnedPage[Write])``."""
 
 def sg_alloc_table_from_pages(pages: Sequence[_P], offset: int, size: int) -> SgTable[_P]:
     """A table of *pages*, all of one kind, *size* bytes from *offset*."""
 
-def sg_alloc_table_from_bvec(bvec: PinnedBvec) -> SgTable[BvecSegment]:
+@overload
+def sg_alloc_table_from_bvec(bvec: PinnedBvec[Write]) -> SgTable[BvecSegment[Write]]:
     """One entry per bvec segment, to map for DMA; the bvec is released with put_user_bvec()."""
+@overload
+def sg_alloc_table_from_bvec(bvec: PinnedBvec[Read]) -> SgTable[BvecSegment[Read]]: ...
+@overload
+def sg_alloc_table_from_bvec(bvec: PinnedBvec[MaybeWrite]) -> SgTable[BvecSegment[MaybeWrite]]: ...
 
 def sg_set_page(sg: ScatterList[_P], page: _P, length: int, offset: int) -> None:
     """Store *page* in *sg*; it must be of the table's kind."""
