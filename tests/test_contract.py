@@ -169,7 +169,7 @@ def test_pinapi_check_from_the_installed_wheel(installed_wheel: tuple[Path, Path
     assert r.stderr.startswith("pinapi check: warning: pyright is not installed; checked with mypy only")
     assert r.stdout.count("error: put_page() and the plain-reference calls cannot release a pin") == 2
     r = run(python.parent / "pinapi", "check", "examples/ok", cwd=work)
-    assert (r.returncode, r.stdout) == (0, "pinapi check: clean (mypy)\n"), r.stdout + r.stderr
+    assert (r.returncode, r.stdout) == (0, "pinapi check: clean (mypy and balance)\n"), r.stdout + r.stderr
 
 
 def test_every_public_name_of_the_contract_states_its_rule_in_one_line() -> None:
