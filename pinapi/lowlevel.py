@@ -29,6 +29,7 @@ from ._mm.page_alloc import ZERO_FOLIO as ZERO_FOLIO
 from ._mm.page_alloc import Zone as Zone
 from ._mm.page_alloc import alloc_folio as alloc_folio
 from ._mm.page_alloc import alloc_zone as alloc_zone
+from ._mm.page_alloc import page_anon_exclusive as page_anon_exclusive
 from ._mm.page_alloc import vmstat as vmstat
 from ._mm.page_writeback import sync_filesystem as sync_filesystem
 from ._mm.page_writeback import writeback as writeback
@@ -71,6 +72,7 @@ __all__ = [
     "alloc_zone",
     "debug_pins_enabled",
     "migrate_folio",
+    "page_anon_exclusive",
     "pin_ledger",
     "reclaim",
     "set_debug_pins",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import struct
+from functools import lru_cache
 from typing import Any
 
-from pinapi import MM
+from pinapi import MM, PAGE_SIZE
 from pinapi import lowlevel
 
 
@@ -22,3 +24,26 @@ def state(*mms: MM) -> dict[str, Any]:
         "folios": folios,
         "vmas": [[(v.vm_start, v.vm_end, int(v.vm_flags)) for v in mm.vmas] for mm in mms],
     }
+
+
+@lru_cache(maxsize=4096)
+def pattern(page: int, tag: int = 0) -> bytes:
+    """Position-dependent data for one page: every 8-byte word holds *tag*,
+    the page index and its own offset, so any two pages, any two offsets and
+    any two tags differ."""
+    base = (tag & 0xFFFF) << 48 | (page & 0xFFFFFFFF) << 16
+    return struct.pack(f"<{PAGE_SIZE // 8}Q", *range(base, base + PAGE_SIZE, 8))
+
+
+def fill(mm: MM, addr: int, pages: int | list[int], tag: int = 0) -> None:
+    """Write ``pattern(i, tag)`` to page *i* of the region at *addr*, for
+    every page (an int: the first *pages*) or the listed ones."""
+    for i in range(pages) if isinstance(pages, int) else pages:
+        mm.write(addr + i * PAGE_SIZE, pattern(i, tag))
+
+
+def expect(mm: MM, addr: int, pages: int | list[int], tag: int = 0) -> list[int]:
+    """The pages of the region at *addr* (as ``fill`` names them) that do
+    not read back as ``pattern(i, tag)``: [] when all do."""
+    return [i for i in (range(pages) if isinstance(pages, int) else pages)
+            if mm.read(addr + i * PAGE_SIZE, PAGE_SIZE) != pattern(i, tag)]  # fmt: skip

@@ -21,7 +21,7 @@ from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
 from .pgtable import pmd_end, pte_index
 from .page_alloc import (
-    PAGE_SHIFT, PAGE_SIZE, ZERO_FOLIO, Folio, Page, Zone, folio_put, int_bit_operators, vmstat,
+    PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folio_put, int_bit_operators, vmstat,
 )  # fmt: skip
 from .pin_tracking import tracking, try_get_folios
 
@@ -49,6 +49,7 @@ FOLL_LONGTERM: Final = FOLL.LONGTERM
 FOLL_GET: Final = FOLL.GET
 FOLL_PIN: Final = FOLL.PIN
 _CALLER_FLAGS: Final = FOLL.WRITE | FOLL.FORCE | FOLL.LONGTERM
+_EXCL: Final = int(PG.anon_exclusive)
 
 
 def is_valid_gup_args(gup_flags: int, to_set: FOLL) -> FOLL:
@@ -190,7 +191,7 @@ def gup_put_pages(pages: list[Page], flags: FOLL, unwind: bool = False) -> None:
 
 def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
     """The folio runs of a slice of a PTE table, up to the first page that is
-    absent or needs a fault (``folio.flags & mask == bad``) first."""
+    absent or needs a fault (``page_flags(page) & mask == bad``) first."""
     try:
         folios = [page.folio for page in ptes]  # type: ignore[union-attr]
     except AttributeError:  # an empty PTE: the walk below stops there
@@ -207,12 +208,12 @@ def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
         if page is None:
             break
         folio = page.folio
+        if (folio.flags | (_EXCL if folio.ptes_exclusive >> page.index & 1 else 0)) & mask == bad:
+            break  # page_flags(page), inline: PageAnonExclusive() is per page
         if folio is prev and page.index == nxt:
             nr[-1] += 1
             nxt += 1
             continue
-        if folio.flags & mask == bad:
-            break
         prev = folio
         nxt = page.index
         add_folio(folio)
@@ -249,6 +250,7 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
 
     write = bool(flags & FOLL.WRITE)
     unshare = bool(flags & FOLL.PIN) and not write
+    longterm = bool(flags & FOLL.LONGTERM)
     end, error = _check_vmas(mm, start, end, flags)
     pt = mm.pgtable
     addr = start
@@ -256,7 +258,7 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
         while addr < end:
             vma = mm.find_vma(addr)
             assert vma is not None
-            mask, bad = vma.fault_condition(write, unshare)
+            mask, bad = vma.fault_condition(write, unshare, longterm)
             stop = min(end, vma.vm_end)
             while addr < stop:
                 entry = pt.pmd(addr)

@@ -14,7 +14,10 @@ from .errors import err
 from .fs import File, shmem_file
 from .memory import access_vm, copy_page_range, zap_page_range
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
-from .page_alloc import HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Page, kernel_lock, page_read, page_write
+from .page_alloc import (
+    HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, Page, kernel_lock, page_read,
+    page_write,
+)  # fmt: skip
 
 __all__ = [
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
@@ -109,8 +112,8 @@ class MM(MMStruct):
                 self._unmap(addr, addr + length)
             else:
                 addr = self._get_unmapped_area(length, max(align, PMD_SIZE))
-            vma = VMA(self, addr, addr + length, vm | vm_flags, file,
-                      offset >> PAGE_SHIFT, huge_order)  # fmt: skip
+            pgoff = offset >> PAGE_SHIFT if file is not None else addr >> PAGE_SHIFT  # anon: for the rmap
+            vma = VMA(self, addr, addr + length, vm | vm_flags, file, pgoff, huge_order)
             if huge_order:
                 vma.vm_flags |= VM.HUGETLB
             self._insert_vma(vma)
@@ -137,7 +140,11 @@ class MM(MMStruct):
             vma.vm_file.inode.iput()
 
     def _split_vma(self, vma: VMA, addr: int) -> None:
-        """Split *vma* at *addr* (strictly inside it)."""
+        """Split *vma* at *addr* (strictly inside it). A THP the new boundary
+        cuts through is mapped by PTEs first (``vma_adjust_trans_huge()``)."""
+        entry = self.pgtable.pmd(addr)
+        if type(entry) is Folio and addr % PMD_SIZE:
+            self.pgtable.split_huge_pmd(addr, entry)
         tail = VMA(self, addr, vma.vm_end, vma.vm_flags, vma.vm_file,
                    vma.linear_index(addr), vma.huge_order)  # fmt: skip
         vma.vm_end = addr  # its place in the sorted list stays right

@@ -32,6 +32,9 @@ __all__ = [
     "Page",
     "page_read",
     "page_write",
+    "page_flags",
+    "page_anon_exclusive",
+    "set_page_anon_exclusive",
     "ZERO_FOLIO",
     "VmStat",
     "vmstat",
@@ -84,7 +87,11 @@ def int_bit_operators(cls: type[_F]) -> type[_F]:
 class PG(enum.IntFlag):
     """Folio flags that matter to pinning. ``anon`` stands for the
     PAGE_MAPPING_ANON bit of ``->mapping``; ``private`` means buffers are
-    attached; ``dma_pinned`` is the page-flag tracking strategy's bit."""
+    attached; ``dma_pinned`` is the page-flag tracking strategy's bit.
+    ``anon_exclusive`` is PageAnonExclusive(), a flag of each page: in
+    ``flags`` for a small folio and for the head page of a folio mapped by a
+    PMD, in ``Folio.ptes_exclusive`` for the pages of a large folio mapped by
+    PTEs (``page_flags`` reads either)."""
 
     locked = 1 << 0
     dirty = 1 << 1
@@ -151,6 +158,7 @@ class Folio:
         "pfn",
         "mapping",
         "index",
+        "ptes_exclusive",
         "_data",
     )  # no __weakref__: nothing holds folios weakly, and a folio costs bytes per touched page
 
@@ -163,6 +171,7 @@ class Folio:
     pfn: int
     mapping: object | None  # an AddressSpace for page-cache folios
     index: int  # offset in the file, in pages
+    ptes_exclusive: int  # bit i: PageAnonExclusive() of page i of a PTE-mapped large folio
     _data: bytearray | dict[int, bytearray] | None
 
     def __init__(self, order: int, zone: Zone, pfn: int) -> None:
@@ -175,6 +184,7 @@ class Folio:
         self.pfn = pfn
         self.mapping = None
         self.index = 0
+        self.ptes_exclusive = 0
         self._data = None
 
     def __repr__(self) -> str:
@@ -319,6 +329,33 @@ def page_write(page: Page, offset: int, data: bytes) -> None:
     page.folio.write(page.index * PAGE_SIZE + offset, data)
 
 
+_EXCL: Final = int(PG.anon_exclusive)  # read once: an enum member lookup is slow
+
+
+def page_flags(page: Page) -> int:
+    """The flags of one page: its folio's, with PG.anon_exclusive as
+    PageAnonExclusive() of this page."""
+    folio = page.folio
+    return folio.flags | (_EXCL if folio.ptes_exclusive >> page.index & 1 else 0)
+
+
+def page_anon_exclusive(page: Page) -> bool:
+    """``PageAnonExclusive()`` of a page mapped by a PTE."""
+    return bool(page_flags(page) & _EXCL)
+
+
+def set_page_anon_exclusive(page: Page, exclusive: bool) -> None:
+    """``SetPageAnonExclusive()`` / ``ClearPageAnonExclusive()`` of a page
+    mapped by a PTE (a PMD's head page is ``folio.flags``)."""
+    folio = page.folio
+    if not folio.order:
+        folio.flags = folio.flags | _EXCL if exclusive else folio.flags & ~_EXCL
+    elif exclusive:
+        folio.ptes_exclusive |= 1 << page.index
+    else:
+        folio.ptes_exclusive &= ~(1 << page.index)
+
+
 class _Allocator:
     """Hands out naturally aligned pfns; frees return nothing to reuse, so a
     stale pointer to a freed folio is always detectable."""
@@ -373,6 +410,7 @@ def _free_folio(folio: Folio) -> None:
     folio._data = None
     folio.mapping = None
     folio.flags = 0
+    folio.ptes_exclusive = 0
     vmstat.nr_folios_freed += 1
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Final
 
-from .page_alloc import HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, Page, folio_get, folio_put
+from .page_alloc import HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, PMD_SIZE, ZERO_FOLIO, Folio, Page, folio_get, folio_put
 
 __all__ = ["PMD_SHIFT", "PTRS_PER_PTE", "PteTable", "PmdEntry", "PageTable", "pte_index", "pmd_end"]
 
@@ -112,12 +112,16 @@ class PageTable:
 
     def split_huge_pmd(self, addr: int, folio: Folio) -> None:
         """``split_huge_pmd()``: map a PMD-mapped THP by ``PTRS_PER_PTE`` PTEs
-        instead; the folio stays large, each PTE holds a reference."""
+        instead; the folio stays large, each PTE holds a reference, and each
+        page is PageAnonExclusive() if the head page was."""
         idx = addr >> PMD_SHIFT
         del self._pmds[idx]
         self._pmds[idx] = [Page(folio, i) for i in range(PTRS_PER_PTE)]
         folio._mapcount += PTRS_PER_PTE - 1
         folio_get(folio, PTRS_PER_PTE - 1)
+        if folio.flags & PG.anon_exclusive:
+            folio.flags &= ~PG.anon_exclusive
+            folio.ptes_exclusive = (1 << PTRS_PER_PTE) - 1
 
     def replace(self, addr: int, old: Folio, new: Folio) -> None:
         """``remove_migration_pte()``: the entry mapping *old* at *addr* (its
