@@ -8,10 +8,11 @@ from collections.abc import Callable
 import pytest
 
 import pinapi
+import pinapi._mm.gup
 from pinapi import lowlevel
 from helpers import state
 from pinapi import (
-    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGE_1GB, MAP_HUGETLB,
+    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGE_1GB, MAP_HUGETLB,
     MAP_PRIVATE, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, PUD_SIZE, TASK_SIZE, Folio, KernelError,
     VaddrPin, get_user_pages_remote, put_page, unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
@@ -302,3 +303,25 @@ def test_exited_mm_is_esrch(owner: VaddrPin, mm: MM) -> None:
     with pytest.raises(KernelError) as e:
         vaddr_pin_pages(a, 1, 0, owner)
     assert e.value.errno == errno.ESRCH
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, MemoryError, KeyboardInterrupt])
+def test_any_exception_in_the_engine_unwinds_every_grab(mm: MM, monkeypatch: pytest.MonkeyPatch,
+                                                        exc: type[BaseException]) -> None:  # fmt: skip
+    """Not only a KernelError: whatever stops the walk, nothing it grabbed
+    stays grabbed."""
+    a = touched(mm, 4)
+    mm.munmap(a + 2 * PAGE_SIZE, PAGE_SIZE)
+    mm.mmap(PAGE_SIZE, addr=a + 2 * PAGE_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    before = state(mm)
+
+    def fault(*args: object, **kwargs: object) -> None:
+        raise exc("a fault that fails in an unexpected way")
+
+    monkeypatch.setattr(pinapi._mm.gup, "handle_mm_fault", fault)
+    for call in (lambda: vaddr_pin_pages(a, 4, FOLL_WRITE, VaddrPin(mm=mm)),
+                 lambda: vaddr_pin_pages(a, 4, FOLL_WRITE | FOLL_LONGTERM, VaddrPin(mm=mm)),
+                 lambda: get_user_pages_remote(mm, a, 4, 0)):  # fmt: skip
+        with pytest.raises(exc):
+            call()
+        assert state(mm) == before

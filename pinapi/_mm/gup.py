@@ -287,6 +287,9 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
             take(huge, None)
     except KernelError as e:
         return runs, e
+    except BaseException:  # any other failure: nothing grabbed stays grabbed
+        put_folios(runs.folios, runs.nr, flags, unwind=True)
+        raise
     return runs, error
 
 

@@ -80,6 +80,9 @@ class MM(MMStruct):
             kind = flags & (MAP_SHARED | MAP_PRIVATE)
             if kind not in (MAP_SHARED, MAP_PRIVATE):
                 raise err(errno.EINVAL, "exactly one of MAP_SHARED and MAP_PRIVATE")
+            if flags & MAP_HUGETLB and file is not None and not file.inode.fs.folio_order:
+                raise err(errno.EINVAL, f"MAP_HUGETLB of a {file.inode.fs.name} file: only hugetlbfs files "
+                                        "and anonymous memory have huge pages")  # fmt: skip
             huge_order = 0
             if flags & MAP_HUGETLB:
                 huge = flags >> MAP_HUGE_SHIFT & 0x3F
@@ -109,7 +112,7 @@ class MM(MMStruct):
             if flags & MAP_FIXED:
                 if addr % align or addr <= 0 or addr + length > TASK_SIZE:
                     raise err(errno.EINVAL, "MAP_FIXED address unaligned or out of range")
-                self._unmap(addr, addr + length)
+                self._unmap(addr, self._check_range(addr, length))
             else:
                 addr = self._get_unmapped_area(length, max(align, PMD_SIZE))
             pgoff = offset >> PAGE_SHIFT if file is not None else addr >> PAGE_SHIFT  # anon: for the rmap
@@ -159,7 +162,7 @@ class MM(MMStruct):
         for vma in self.vmas_in(addr, end):
             align = PAGE_SIZE << vma.huge_order
             if vma.huge_order and (max(addr, vma.vm_start) % align or min(end, vma.vm_end) % align):
-                raise err(errno.EINVAL, "hugetlb ranges must be huge-page aligned")
+                raise err(errno.EINVAL, "a hugetlb mapping splits only at its huge page size")
         return end
 
     def _vmas_split_to(self, addr: int, end: int) -> list[VMA]:
