@@ -81,7 +81,7 @@ def follow_page(vma: VMA, address: int, foll_flags: int = 0) -> Page | None:
         if page is None or (flags & FOLL.WRITE and not vma.vm_flags & VM.WRITE):
             return None
         if not grab_folio(page.folio, 1, FOLL_GET):
-            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
+            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} reads <= 0: it has overflowed")
         return page
 
 
@@ -90,7 +90,7 @@ def get_page(page: Page | KernelPage) -> None:
     page = _require_page(page, "get_page", kernel_ok=True)
     with kernel_lock:
         if not grab_folio(page.folio, 1, FOLL_GET):
-            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
+            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} reads <= 0: it has overflowed")
 
 
 def put_page(page: Page | KernelPage) -> None:

@@ -245,7 +245,7 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
             for folio, first, nr in zip(found.folios[:done], found.first, found.nr):
                 pages.extend([Page(folio, i) for i in range(first, first + nr)])
         if done < len(found):
-            raise err(errno.ENOMEM, f"_refcount of {found.folios[done]!r} would overflow")
+            raise err(errno.ENOMEM, f"_refcount of {found.folios[done]!r} reads <= 0: it has overflowed")
         return taken
 
     write = bool(flags & FOLL.WRITE)

@@ -53,7 +53,9 @@ HPAGE_PUD_ORDER: Final = 18  # 1 GiB hugetlb page
 PMD_SIZE: Final = PAGE_SIZE << HPAGE_PMD_ORDER
 PUD_SIZE: Final = PAGE_SIZE << HPAGE_PUD_ORDER
 GUP_PIN_COUNTING_BIAS: Final = 1 << 10
-REFCOUNT_MAX: Final = (1 << 31) - 1  # _refcount is a 32-bit atomic_t
+#: _refcount is a 32-bit atomic_t: ``Folio._refcount`` holds it unsigned, so
+#: a count past INT_MAX reads negative in ``refcount()``.
+REFCOUNT_MAX: Final = (1 << 31) - 1
 
 #: Atomic operations and the mmap lock are modelled by one lock: every public
 #: entry point holds it, so counts stay exact under threads.
@@ -202,8 +204,9 @@ class Folio:
         return PAGE_SIZE << self.order
 
     def refcount(self) -> int:
-        """``folio_ref_count()``."""
-        return self._refcount
+        """``folio_ref_count()``: signed, negative past INT_MAX."""
+        count = self._refcount
+        return count - (1 << 32) if count > REFCOUNT_MAX else count
 
     def pincount(self) -> int:
         """``_pincount`` of a large folio (always 0 for an order-0 folio)."""
@@ -415,12 +418,13 @@ def _free_folio(folio: Folio) -> None:
 
 
 def folio_get(folio: Folio, refs: int = 1) -> None:
-    """Take *refs* plain references on a folio the caller already holds."""
-    if folio._refcount <= 0:
-        raise KernelBug(f"reference taken on a freed folio {folio!r}")
-    if folio._refcount > REFCOUNT_MAX - refs:
-        raise KernelBug(f"_refcount overflow on {folio!r}")
-    folio._refcount += refs
+    """Take *refs* plain references on a folio the caller already holds:
+    ``folio_get()``'s BUG on a count that is zero or close to wrapping to it
+    (``folio_ref_zero_or_close_to_overflow()``)."""
+    count = folio._refcount
+    if count == 0 or count + refs + 127 >= 1 << 32:
+        raise KernelBug(f"reference taken on a freed folio, or _refcount about to wrap to 0: {folio!r}")
+    folio._refcount = count + refs
 
 
 _PG_RESERVED: Final = int(PG.reserved)  # an enum member lookup costs more than folio_put

@@ -30,12 +30,13 @@ __all__ = [
 
 def try_get_folios(folios: list[Folio], refs: list[int]) -> int:
     """``try_get_folio()`` on each folio in turn: *refs[i]* plain references,
-    refused on a freed folio or where the 32-bit count would wrap. Returns how
-    many folios got theirs before a refusal."""
+    refused once ``folio_ref_count()`` reads <= 0 (freed, or wrapped past
+    INT_MAX by an earlier grab). Returns how many folios got theirs before
+    a refusal."""
     done = 0
     for folio, nr in zip(folios, refs):
         count = folio._refcount
-        if count <= 0 or count > REFCOUNT_MAX - nr:
+        if not 0 < count <= REFCOUNT_MAX:
             break
         folio._refcount = count + nr
         done += 1
@@ -50,9 +51,10 @@ class PinTracking(ABC):
     @abstractmethod
     def try_grab_pins(self, folios: list[Folio], refs: list[int]) -> int:
         """Pin *refs[i]* pages of ``folios[i]``, one atomic update per folio,
-        in order. Stops at the first folio that is freed or whose count would
-        overflow, leaving it and the rest unchanged; returns how many were
-        pinned."""
+        in order. Stops at the first folio whose ``folio_ref_count()`` reads
+        <= 0 (``try_grab_folio()``: freed, or already wrapped past INT_MAX;
+        the grab that wraps it is taken), leaving it and the rest unchanged;
+        returns how many were pinned."""
 
     @abstractmethod
     def put_pins(self, folios: list[Folio], refs: list[int]) -> None:
@@ -83,16 +85,13 @@ class RefcountBias(PinTracking):
         done = 0
         for folio, nr in zip(folios, refs):
             count = folio._refcount
+            if not 0 < count <= REFCOUNT_MAX:
+                break
             if folio.order:
-                if not 0 < count <= REFCOUNT_MAX - nr:
-                    break
                 folio._refcount = count + nr
                 folio._pincount += nr
             else:
-                add = nr * GUP_PIN_COUNTING_BIAS
-                if not 0 < count <= REFCOUNT_MAX - add:
-                    break
-                folio._refcount = count + add
+                folio._refcount = count + nr * GUP_PIN_COUNTING_BIAS
             done += 1
         return done
 
