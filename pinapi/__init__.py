@@ -51,8 +51,12 @@ from ._mm.kthread import current_mm as current_mm
 from ._mm.kthread import kthread_use_mm as kthread_use_mm
 from ._mm.mm_types import TASK_SIZE as TASK_SIZE
 from ._mm.mm_types import VMA as VMA
+from ._mm.mmap import MADV_DOFORK as MADV_DOFORK
+from ._mm.mmap import MADV_DONTFORK as MADV_DONTFORK
+from ._mm.mmap import MADV_DONTNEED as MADV_DONTNEED
 from ._mm.mmap import MADV_HUGEPAGE as MADV_HUGEPAGE
 from ._mm.mmap import MADV_NOHUGEPAGE as MADV_NOHUGEPAGE
+from ._mm.mmap import MADV_PAGEOUT as MADV_PAGEOUT
 from ._mm.mmap import MAP_ANONYMOUS as MAP_ANONYMOUS
 from ._mm.mmap import MAP_FIXED as MAP_FIXED
 from ._mm.mmap import MAP_HUGETLB as MAP_HUGETLB
@@ -100,8 +104,12 @@ __all__ = [
     "KernelBug",
     "KernelError",
     "KernelPage",
+    "MADV_DOFORK",
+    "MADV_DONTFORK",
+    "MADV_DONTNEED",
     "MADV_HUGEPAGE",
     "MADV_NOHUGEPAGE",
+    "MADV_PAGEOUT",
     "MAP_ANONYMOUS",
     "MAP_FIXED",
     "MAP_HUGETLB",

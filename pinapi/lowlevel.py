@@ -39,6 +39,7 @@ from ._mm.pin_tracking import PageFlag as PageFlag
 from ._mm.pin_tracking import PinTracking as PinTracking
 from ._mm.pin_tracking import RefcountBias as RefcountBias
 from ._mm.pin_tracking import use_tracking as use_tracking
+from ._mm.swapfile import swap_info as swap_info
 from ._mm.vmscan import reclaim as reclaim
 from ._pin import PinRecord as PinRecord
 from ._pin import pin_ledger as pin_ledger
@@ -76,6 +77,7 @@ __all__ = [
     "pin_ledger",
     "reclaim",
     "set_debug_pins",
+    "swap_info",
     "sync_filesystem",
     "use_tracking",
     "vmstat",

@@ -187,3 +187,4 @@ def test_a_short_term_read_pin_keeps_the_page_cache_page(mm: MM, owner: VaddrPin
     cached = folio_at(mm, a)
     with vaddr_pin_pages(a, 1, 0, owner):
         assert folio_at(mm, a) is cached
+    assert len(mm.vmas) == 1  # and the VMAs merged back (vma_modify())

@@ -20,6 +20,7 @@ LAYERS: list[list[str]] = [
     ["_mm.errors"],
     ["_mm.page_alloc"],
     ["_mm.pin_tracking"],
+    ["_mm.swapfile"],
     ["_mm.pgtable"],
     ["_mm.filemap"],
     ["_mm.mm_types"],

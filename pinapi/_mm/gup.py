@@ -19,7 +19,7 @@ from .errors import KernelError, err
 from .memory import handle_mm_fault
 from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
-from .pgtable import pmd_end, pte_index
+from .pgtable import PteTable, pmd_end, pte_index
 from .page_alloc import (
     PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folio_put, int_bit_operators, vmstat,
 )  # fmt: skip
@@ -189,12 +189,13 @@ def gup_put_pages(pages: list[Page], flags: FOLL, unwind: bool = False) -> None:
     put_folios(folios, refs, flags, unwind)
 
 
-def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
+def _pte_runs(ptes: PteTable, mask: int, bad: int) -> FolioRuns:
     """The folio runs of a slice of a PTE table, up to the first page that is
-    absent or needs a fault (``page_flags(page) & mask == bad``) first."""
+    absent (or swapped out) or needs a fault (``page_flags(page) & mask ==
+    bad``) first."""
     try:
         folios = [page.folio for page in ptes]  # type: ignore[union-attr]
-    except AttributeError:  # an empty PTE: the walk below stops there
+    except AttributeError:  # an empty or swap PTE: the walk below stops there
         folios = []
     if folios and not any([folio.order or folio.flags & mask == bad for folio in folios]):
         # The common case, at list-comprehension speed: small folios, one run each.
@@ -205,7 +206,7 @@ def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
     prev: Folio | None = None
     nxt = 0
     for page in ptes:
-        if page is None:
+        if type(page) is not Page:
             break
         folio = page.folio
         if (folio.flags | (_EXCL if folio.ptes_exclusive >> page.index & 1 else 0)) & mask == bad:
@@ -233,7 +234,7 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
     huge = FolioRuns()  # PMD-mapped runs walked, grabbed together before anything else
     add_folio, add_first, add_nr = huge.folios.append, huge.first.append, huge.nr.append
 
-    def take(found: FolioRuns, ptes: list[Page | None] | None) -> int:
+    def take(found: FolioRuns, ptes: PteTable | None) -> int:
         """Grab *found*, record what was grabbed and return how many pages;
         ENOMEM at a refusal. *ptes*: the PTE slice *found* came from."""
         done = grab_folios(found.folios, found.nr, flags)

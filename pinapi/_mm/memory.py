@@ -21,6 +21,7 @@ from .page_alloc import (
 )  # fmt: skip
 from .pgtable import pmd_end, pte_index
 from .pin_tracking import tracking
+from .swapfile import SwapEntry, swap_duplicate
 
 if TYPE_CHECKING:  # struct address_space is declared here, defined with the page cache above
     from .filemap import AddressSpace
@@ -51,7 +52,8 @@ def zap_page_range(mm: MMStruct, start: int, end: int) -> None:
 
 def unmap_mapping_range(mapping: AddressSpace, first: int, last: int, even_cows: bool) -> None:
     """Zap every page-table entry mapping file pages ``[first, last)``;
-    private copies too if *even_cows* (truncate), not for a hole punch."""
+    private copies too if *even_cows* (truncate), swapped out or not, but
+    not for a hole punch."""
     for vma in list(mapping.i_mmap):
         step = 1 << vma.huge_order
         lo = max(first, vma.vm_pgoff)
@@ -60,7 +62,8 @@ def unmap_mapping_range(mapping: AddressSpace, first: int, last: int, even_cows:
         for index in range(lo, hi, step):
             addr = vma.vm_start + ((index - vma.vm_pgoff) << PAGE_SHIFT)
             page = mm.pgtable.lookup(addr)
-            if page is not None and (even_cows or page.folio.mapping is mapping):
+            if (even_cows and mm.pgtable.swap_entry(addr) is not None
+                    or page is not None and (even_cows or page.folio.mapping is mapping)):  # fmt: skip
                 zap_page_range(mm, addr, addr + (PAGE_SIZE << vma.huge_order))
 
 
@@ -99,7 +102,9 @@ def copy_page_range(mm: MMStruct, child: MMStruct, vma: VMA) -> None:
         if isinstance(entry, list):
             for a in range(addr, min(vma.vm_end, next_pmd), PAGE_SIZE):
                 page = entry[pte_index(a)]
-                if page is not None:
+                if type(page) is SwapEntry:  # copy_nonpresent_pte()
+                    child_pt.set_swap_pte(a, swap_duplicate(page))
+                elif type(page) is Page:
                     child_pt.set_pte(a, _copy_present_pte(mm, child, vma, a, page))
         addr = next_pmd
 
@@ -163,7 +168,10 @@ def handle_mm_fault(mm: MMStruct, vma: VMA, addr: int, write: bool, unshare: boo
         pt.set_huge(addr, _new_anon_folio(mm, vma, addr, HPAGE_PMD_ORDER))
         return
     page = pt.lookup(addr)
-    if page is None:
+    swapped = pt.swap_entry(addr) if page is None else None
+    if swapped is not None:
+        page = _do_swap_page(mm, vma, addr, swapped)
+    elif page is None:
         if vma.vm_file is None:
             pt.set_pte(addr, Page(_new_anon_folio(mm, vma, addr, 0), 0) if write else Page(ZERO_FOLIO, 0))
             return
@@ -184,6 +192,20 @@ def handle_mm_fault(mm: MMStruct, vma: VMA, addr: int, write: bool, unshare: boo
         vma.vm_file.inode.fs.page_mkwrite(vma.vm_file.inode, page.folio)
         return
     _wp_page(mm, vma, addr, page)
+
+
+def _do_swap_page(mm: MMStruct, vma: VMA, addr: int, entry: SwapEntry) -> Page:
+    """``do_swap_page()``: read the slot into a new page and map it in its
+    place, exclusive unless another PTE still holds the slot (a process
+    forked while it was out); the fault goes on as for a present page."""
+    page = Page(_new_anon_folio(mm, vma, addr, 0), 0)
+    if entry.data is not None:
+        page_write(page, 0, entry.data)
+    set_page_anon_exclusive(page, entry.count == 1)
+    mm.pgtable.zap_pte_range(addr, addr + PAGE_SIZE)  # swap_free()
+    mm.pgtable.set_pte(addr, page)
+    vmstat.pswpin += 1
+    return page
 
 
 def _wp_page(mm: MMStruct, vma: VMA, addr: int, page: Page) -> None:

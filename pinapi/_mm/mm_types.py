@@ -37,6 +37,7 @@ class VM(enum.IntFlag):
     SHARED = 0x8
     PFNMAP = 0x400
     IO = 0x4000
+    DONTCOPY = 0x20000
     HUGETLB = 0x400000
     HUGEPAGE = 0x20000000
     NOHUGEPAGE = 0x40000000

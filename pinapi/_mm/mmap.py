@@ -14,6 +14,7 @@ from .errors import err
 from .fs import File, shmem_file
 from .memory import access_vm, copy_page_range, zap_page_range
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
+from .vmscan import pageout
 from .page_alloc import (
     HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, Page, kernel_lock, page_read,
     page_write,
@@ -22,7 +23,8 @@ from .page_alloc import (
 __all__ = [
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
     "MAP_SHARED", "MAP_PRIVATE", "MAP_FIXED", "MAP_ANONYMOUS", "MAP_HUGETLB",
-    "MAP_HUGE_2MB", "MAP_HUGE_1GB", "MADV_HUGEPAGE", "MADV_NOHUGEPAGE", "MM",
+    "MAP_HUGE_2MB", "MAP_HUGE_1GB", "MADV_DONTNEED", "MADV_DONTFORK", "MADV_DOFORK", "MADV_HUGEPAGE",
+    "MADV_NOHUGEPAGE", "MADV_PAGEOUT", "MM",
 ]  # fmt: skip
 
 PROT_NONE: Final = 0
@@ -37,8 +39,19 @@ MAP_HUGETLB: Final = 0x40000
 MAP_HUGE_SHIFT: Final = 26
 MAP_HUGE_2MB: Final = 21 << MAP_HUGE_SHIFT
 MAP_HUGE_1GB: Final = 30 << MAP_HUGE_SHIFT
+MADV_DONTNEED: Final = 4
+MADV_DONTFORK: Final = 10
+MADV_DOFORK: Final = 11
 MADV_HUGEPAGE: Final = 14
 MADV_NOHUGEPAGE: Final = 15
+MADV_PAGEOUT: Final = 21
+#: The advices that set (and clear) VMA flags, splitting VMAs to the range.
+_MADV_VM_FLAGS: Final = {
+    MADV_DONTFORK: (VM.DONTCOPY, 0),
+    MADV_DOFORK: (0, VM.DONTCOPY),
+    MADV_HUGEPAGE: (VM.HUGEPAGE, VM.NOHUGEPAGE),
+    MADV_NOHUGEPAGE: (VM.NOHUGEPAGE, VM.HUGEPAGE),
+}
 
 _MMAP_BASE: Final = 0x7F00_0000_0000
 
@@ -153,6 +166,23 @@ class MM(MMStruct):
         vma.vm_end = addr  # its place in the sorted list stays right
         self._insert_vma(tail)
 
+    def _merge_vmas(self, addr: int, end: int) -> None:
+        """``vma_modify()``'s merge: after a change of flags in ``[addr,
+        end)``, join each VMA there with a neighbour it now continues (same
+        flags and file, contiguous offset; never VM_IO or VM_PFNMAP)."""
+        i = max(0, bisect.bisect_right(self.vmas, addr, key=lambda v: v.vm_start) - 2)
+        while i + 1 < len(self.vmas) and self.vmas[i].vm_start <= end:
+            prev, nxt = self.vmas[i], self.vmas[i + 1]
+            if (prev.vm_end == nxt.vm_start and prev.vm_flags == nxt.vm_flags
+                    and not prev.vm_flags & (VM.IO | VM.PFNMAP) and prev.vm_file is nxt.vm_file
+                    and prev.huge_order == nxt.huge_order and prev.linear_index(prev.vm_end) == nxt.vm_pgoff):  # fmt: skip
+                prev.vm_end = nxt.vm_end
+                self.vmas.pop(i + 1)
+                if nxt.vm_file is not None:
+                    nxt.vm_file.inode.mapping.i_mmap.discard(nxt)
+                continue
+            i += 1
+
     def _check_range(self, addr: int, length: int) -> int:
         if addr % PAGE_SIZE or length <= 0:
             raise err(errno.EINVAL, "range must start page-aligned and be non-empty")
@@ -197,17 +227,36 @@ class MM(MMStruct):
                 raise err(errno.ENOMEM, "mprotect range is not fully mapped")
             for vma in self._vmas_split_to(addr, end):
                 vma.vm_flags = vma.vm_flags & ~(VM.READ | VM.WRITE | VM.EXEC) | vm
+            self._merge_vmas(addr, end)
 
     def madvise(self, addr: int, length: int, advice: int) -> None:
-        """``madvise(2)``: MADV_HUGEPAGE / MADV_NOHUGEPAGE."""
+        """``madvise(2)``: MADV_HUGEPAGE / MADV_NOHUGEPAGE; MADV_DONTFORK /
+        MADV_DOFORK (VM_DONTCOPY: a child has nothing there); MADV_DONTNEED
+        (zap: the next touch faults zeroes or the file's data in);
+        MADV_PAGEOUT (``vmscan.pageout``: unpinned anonymous folios go to
+        swap). EINVAL, nothing changed, for MADV_DOFORK of VM_IO, MADV_DONTNEED
+        of VM_PFNMAP, MADV_PAGEOUT of VM_PFNMAP or hugetlb."""
         with kernel_lock:
             self.check_live()
             end = self._check_range(addr, length)
-            if advice not in (MADV_HUGEPAGE, MADV_NOHUGEPAGE):
+            if advice not in (*_MADV_VM_FLAGS, MADV_DONTNEED, MADV_PAGEOUT):
                 raise err(errno.EINVAL, f"unsupported madvise advice {advice}")
-            for vma in self._vmas_split_to(addr, end):
-                vma.vm_flags &= ~(VM.HUGEPAGE | VM.NOHUGEPAGE)
-                vma.vm_flags |= VM.HUGEPAGE if advice == MADV_HUGEPAGE else VM.NOHUGEPAGE
+            refused = {MADV_DOFORK: VM.IO, MADV_DONTNEED: VM.PFNMAP, MADV_PAGEOUT: VM.PFNMAP | VM.HUGETLB}
+            for vma in self.vmas_in(addr, end):
+                if vma.vm_flags & refused.get(advice, 0):
+                    raise err(errno.EINVAL, f"madvise advice {advice} does not apply to {vma!r}")
+            if advice in _MADV_VM_FLAGS:
+                add, remove = _MADV_VM_FLAGS[advice]
+                for vma in self._vmas_split_to(addr, end):
+                    vma.vm_flags = vma.vm_flags & ~remove | add
+                self._merge_vmas(addr, end)
+                return
+            for vma in self.vmas_in(addr, end):
+                lo, hi = max(addr, vma.vm_start), min(end, vma.vm_end)
+                if advice == MADV_DONTNEED:
+                    zap_page_range(self, lo, hi)
+                else:
+                    pageout(self, lo, hi)
 
     def exit(self) -> None:
         """``exit_mmap()``: drop every mapping. A device's pins are not the
@@ -222,8 +271,8 @@ class MM(MMStruct):
             self.dead = True
 
     def fork(self, name: str = "") -> MM:
-        """``fork()``: a child with a copy of every VMA, in the parent's
-        ``AnonVma``. Shared mappings and page-cache pages are shared; an
+        """``fork()``: a child with a copy of every VMA but VM_DONTCOPY ones,
+        in the parent's ``AnonVma``. Shared mappings and page-cache pages are shared; an
         anonymous page the parent may have pinned (``page_needs_cow_for_dma``)
         is copied for the child at once; other anonymous pages become
         copy-on-write shared (no longer anon-exclusive on either side)."""
@@ -234,6 +283,8 @@ class MM(MMStruct):
             self.anon_vma.mms.append(child)
             child._next_addr = self._next_addr
             for vma in self.vmas:
+                if vma.vm_flags & VM.DONTCOPY:  # MADV_DONTFORK: not in the child at all
+                    continue
                 child._insert_vma(VMA(child, vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_file,
                                       vma.vm_pgoff, vma.huge_order))  # fmt: skip
                 copy_page_range(self, child, vma)

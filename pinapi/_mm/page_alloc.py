@@ -121,6 +121,8 @@ class VmStat:
         "thp_fault_alloc",
         "cow_fault",
         "pgmigrate_success",
+        "pswpin",
+        "pswpout",
     )
 
     nr_foll_pin_acquired: int
@@ -132,6 +134,8 @@ class VmStat:
     thp_fault_alloc: int
     cow_fault: int
     pgmigrate_success: int
+    pswpin: int
+    pswpout: int
 
     def __init__(self) -> None:
         for name in self.__slots__:

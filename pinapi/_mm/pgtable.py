@@ -2,10 +2,11 @@
 
 Two levels, keyed as the kernel keys them: the PMD table maps
 ``addr >> PMD_SHIFT`` to either a PTE table (``PTRS_PER_PTE`` slots of
-``Page | None``) or a huge ``Folio`` mapped by the PMD (a 1 GiB hugetlb folio
-fills ``PTRS_PER_PTE`` consecutive PMD slots). Every entry holds one folio
-reference and one ``_mapcount``; the zero page is mapped without either.
-Callers hand in (``set_*``) or get back (``clear_*``) that reference.
+``Page | SwapEntry | None``) or a huge ``Folio`` mapped by the PMD (a 1 GiB
+hugetlb folio fills ``PTRS_PER_PTE`` consecutive PMD slots). Every present
+entry holds one folio reference and one ``_mapcount``; the zero page is
+mapped without either. Callers hand in (``set_*``) or get back (``clear_*``)
+that reference. A swap entry (not present) holds one swap count.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from collections.abc import Iterator
 from typing import Final
 
 from .page_alloc import HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, PMD_SIZE, ZERO_FOLIO, Folio, Page, folio_get, folio_put
+from .swapfile import SwapEntry, swap_free
 
 __all__ = ["PMD_SHIFT", "PTRS_PER_PTE", "PteTable", "PmdEntry", "PageTable", "pte_index", "pmd_end"]
 
 PMD_SHIFT: Final = PAGE_SHIFT + HPAGE_PMD_ORDER
 PTRS_PER_PTE: Final = 1 << HPAGE_PMD_ORDER
 
-PteTable = list[Page | None]
+PteTable = list[Page | SwapEntry | None]
 PmdEntry = Folio | PteTable | None
 
 
@@ -55,10 +57,25 @@ class PageTable:
         if type(entry) is Folio:
             return Page(entry, (addr & (entry.size - 1)) >> PAGE_SHIFT)
         assert isinstance(entry, list)
-        return entry[pte_index(addr)]
+        page = entry[pte_index(addr)]
+        return page if type(page) is Page else None
+
+    def swap_entry(self, addr: int) -> SwapEntry | None:
+        """The swap entry the PTE at *addr* holds, or None."""
+        table = self._pmds.get(addr >> PMD_SHIFT)
+        entry = table[pte_index(addr)] if type(table) is list else None
+        return entry if type(entry) is SwapEntry else None
+
+    def set_swap_pte(self, addr: int, entry: SwapEntry) -> None:
+        """Make the PTE at *addr* hold *entry*; the caller hands over one swap
+        count. A page mapped there is unmapped and its reference dropped
+        (``try_to_unmap_one()`` for swap)."""
+        self.zap_pte_range(addr, addr + PAGE_SIZE)
+        self.pte_table(addr)[pte_index(addr)] = entry
 
     def pte_table(self, addr: int) -> PteTable:
-        """``pte_alloc()``: the PTE table covering *addr*, made if absent."""
+        """``pte_alloc()``: the PTE table covering *addr*, made if absent.
+        Only this module writes its slots."""
         idx = addr >> PMD_SHIFT
         table = self._pmds.get(idx)
         if table is None:
@@ -85,6 +102,10 @@ class PageTable:
             if page is None:
                 continue
             table[i] = None
+            if type(page) is SwapEntry:
+                swap_free(page)
+                continue
+            assert type(page) is Page
             folio = page.folio
             if folio is not ZERO_FOLIO:
                 folio._mapcount -= 1
@@ -133,7 +154,7 @@ class PageTable:
             return
         assert isinstance(entry, list)
         page = entry[pte_index(addr)]
-        assert page is not None and page.folio is old
+        assert type(page) is Page and page.folio is old
         entry[pte_index(addr)] = Page(new, page.index)
 
     def is_huge(self, addr: int) -> bool:
@@ -151,7 +172,7 @@ class PageTable:
             else:
                 assert isinstance(entry, list)
                 for i, page in enumerate(entry):
-                    if page is not None:
+                    if type(page) is Page:
                         yield (idx << PMD_SHIFT) + (i << PAGE_SHIFT), page
 
     def entries(self) -> Iterator[tuple[int, Folio | Page]]:
@@ -167,5 +188,5 @@ class PageTable:
             else:
                 assert isinstance(entry, list)
                 for i, page in enumerate(entry):
-                    if page is not None:
+                    if type(page) is Page:
                         yield (idx << PMD_SHIFT) + (i << PAGE_SHIFT), page

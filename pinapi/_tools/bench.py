@@ -40,7 +40,7 @@ from .._mm.mmap import (
     MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MM,
 )  # fmt: skip
 from .._mm.pgtable import PMD_SHIFT, pte_index
-from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, vmstat
+from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, Page, vmstat
 from .._pin import VaddrPin, folio_maybe_dma_pinned, pin_ledger, unpin_user_pages, vaddr_pin_pages
 
 __all__ = ["MODES", "parse_size", "add_bench_parser", "run_bench"]
@@ -164,7 +164,7 @@ def region_folios(mm: MM, addr: int, size: int) -> list[Folio]:
         if type(entry) is Folio:
             seen[id(entry)] = entry
         elif entry is not None:
-            seen.update((id(page.folio), page.folio) for page in entry if page is not None)
+            seen.update((id(page.folio), page.folio) for page in entry if isinstance(page, Page))
     return list(seen.values())
 
 

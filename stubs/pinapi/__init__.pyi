@@ -24,8 +24,12 @@ __all__ = [
     "KernelBug",
     "KernelError",
     "KernelPage",
+    "MADV_DOFORK",
+    "MADV_DONTFORK",
+    "MADV_DONTNEED",
     "MADV_HUGEPAGE",
     "MADV_NOHUGEPAGE",
+    "MADV_PAGEOUT",
     "MAP_ANONYMOUS",
     "MAP_FIXED",
     "MAP_HUGETLB",
@@ -99,8 +103,12 @@ MAP_ANONYMOUS: Final = 32
 MAP_HUGETLB: Final = 262144
 MAP_HUGE_2MB: Final = 1409286144
 MAP_HUGE_1GB: Final = 2013265920
+MADV_DONTNEED: Final = 4
+MADV_DONTFORK: Final = 10
+MADV_DOFORK: Final = 11
 MADV_HUGEPAGE: Final = 14
 MADV_NOHUGEPAGE: Final = 15
+MADV_PAGEOUT: Final = 21
 
 # -- errors -------------------------------------------------------------------
 class KernelError(OSError):
