@@ -65,6 +65,8 @@ from ._mm.mmap import MAP_HUGE_2MB as MAP_HUGE_2MB
 from ._mm.mmap import MAP_PRIVATE as MAP_PRIVATE
 from ._mm.mmap import MAP_SHARED as MAP_SHARED
 from ._mm.mmap import MM as MM
+from ._mm.mmap import MREMAP_FIXED as MREMAP_FIXED
+from ._mm.mmap import MREMAP_MAYMOVE as MREMAP_MAYMOVE
 from ._mm.mmap import PROT_EXEC as PROT_EXEC
 from ._mm.mmap import PROT_NONE as PROT_NONE
 from ._mm.mmap import PROT_READ as PROT_READ
@@ -118,6 +120,8 @@ __all__ = [
     "MAP_PRIVATE",
     "MAP_SHARED",
     "MM",
+    "MREMAP_FIXED",
+    "MREMAP_MAYMOVE",
     "PAGE_SIZE",
     "PMD_SIZE",
     "PROT_EXEC",

@@ -21,6 +21,6 @@ Imports under ``TYPE_CHECKING`` are forward declarations (a C header's
     page_writeback  writeback, aware of pins
     vmscan          reclaim and MADV_PAGEOUT, aware of pins
     debug           the debug pin counter (CONFIG_DEBUG_GET_USER_PAGES_REFERENCES)
-    mmap            MM: mmap, munmap, mprotect, madvise, fork, exit, loads and stores
+    mmap            MM: mmap, munmap, mremap, mprotect, madvise, fork, exit, loads and stores
     kthread         current->mm, kthread_use_mm()
 """

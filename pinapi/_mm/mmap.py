@@ -1,4 +1,4 @@
-"""The system calls of an address space: ``mmap``, ``munmap``,
+"""The system calls of an address space: ``mmap``, ``munmap``, ``mremap``,
 ``mprotect``, ``madvise``, ``fork``, ``exit`` and the process's own loads and
 stores, on ``MM``, the ``struct mm_struct`` a process owns.
 """
@@ -24,7 +24,7 @@ __all__ = [
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
     "MAP_SHARED", "MAP_PRIVATE", "MAP_FIXED", "MAP_ANONYMOUS", "MAP_HUGETLB",
     "MAP_HUGE_2MB", "MAP_HUGE_1GB", "MADV_DONTNEED", "MADV_DONTFORK", "MADV_DOFORK", "MADV_HUGEPAGE",
-    "MADV_NOHUGEPAGE", "MADV_PAGEOUT", "MM",
+    "MADV_NOHUGEPAGE", "MADV_PAGEOUT", "MREMAP_MAYMOVE", "MREMAP_FIXED", "MM",
 ]  # fmt: skip
 
 PROT_NONE: Final = 0
@@ -45,6 +45,8 @@ MADV_DOFORK: Final = 11
 MADV_HUGEPAGE: Final = 14
 MADV_NOHUGEPAGE: Final = 15
 MADV_PAGEOUT: Final = 21
+MREMAP_MAYMOVE: Final = 1
+MREMAP_FIXED: Final = 2
 #: The advices that set (and clear) VMA flags, splitting VMAs to the range.
 _MADV_VM_FLAGS: Final = {
     MADV_DONTFORK: (VM.DONTCOPY, 0),
@@ -215,6 +217,68 @@ class MM(MMStruct):
         for vma in self._vmas_split_to(addr, end):
             zap_page_range(self, vma.vm_start, vma.vm_end)
             self._remove_vma(vma)
+
+    def mremap(self, old_addr: int, old_size: int, new_size: int, flags: int = 0, new_addr: int = 0) -> int:
+        """``mremap(2)`` of a range inside one VMA: shrink it in place, grow
+        it in place if the space after it is free, else (MREMAP_MAYMOVE) move
+        it, to *new_addr* with MREMAP_FIXED. A move takes the page-table
+        entries along: folios, their pins and swap slots stay as they are.
+        Returns the new address. Errors change nothing: EINVAL for bad
+        flags, an unaligned address, a zero size, overlapping ranges, or a
+        hugetlb range not aligned to its page size or growing; EFAULT if no
+        one VMA holds the old range or a VM_PFNMAP one would grow; ENOMEM if
+        it cannot grow in place and may not move."""
+        with kernel_lock:
+            self.check_live()
+            if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED) or flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
+                raise err(errno.EINVAL, "mremap flags: MREMAP_MAYMOVE, and MREMAP_FIXED only with it")
+            if old_addr % PAGE_SIZE or old_size <= 0 or new_size <= 0:
+                raise err(errno.EINVAL, "mremap needs a page-aligned address and sizes above zero")
+            vma = self.find_vma(old_addr)
+            if vma is None:
+                raise err(errno.EFAULT, f"no VMA maps {old_addr:#x}")
+            align = PAGE_SIZE << vma.huge_order
+            old_len, new_len = (-(-n // align) * align for n in (old_size, new_size))
+            if vma.huge_order and (old_addr % align or new_addr % align or new_len > old_len):
+                raise err(errno.EINVAL, "a hugetlb mapping moves at its huge page size and never grows")
+            if old_addr + old_len > vma.vm_end:
+                raise err(errno.EFAULT, "mremap's old range must lie in one VMA")
+            if flags & MREMAP_FIXED:
+                if new_addr % PAGE_SIZE or new_addr <= 0 or new_addr + new_len > TASK_SIZE:
+                    raise err(errno.EINVAL, "MREMAP_FIXED address unaligned or out of range")
+                if old_addr < new_addr + new_len and new_addr < old_addr + old_len:
+                    raise err(errno.EINVAL, "mremap's old and new ranges overlap")
+                self._check_range(new_addr, new_len)
+                if old_len > new_len:
+                    self._unmap(old_addr + new_len, self._check_range(old_addr + new_len, old_len - new_len))
+                self._unmap(new_addr, new_addr + new_len)
+                vma = self.find_vma(old_addr)
+                assert vma is not None
+                return self._move(vma, old_addr, min(old_len, new_len), new_addr, new_len)
+            if new_len <= old_len:
+                if new_len < old_len:
+                    self._unmap(old_addr + new_len, self._check_range(old_addr + new_len, old_len - new_len))
+                return old_addr
+            if vma.vm_flags & VM.PFNMAP:
+                raise err(errno.EFAULT, "a VM_PFNMAP mapping cannot grow")
+            end = old_addr + new_len
+            if old_addr + old_len == vma.vm_end and end <= TASK_SIZE and not self.vmas_in(vma.vm_end, end):
+                vma.vm_end = end
+                return old_addr
+            if not flags & MREMAP_MAYMOVE:
+                raise err(errno.ENOMEM, "mremap cannot grow the mapping in place and may not move it")
+            return self._move(vma, old_addr, old_len, self._get_unmapped_area(new_len, max(align, PMD_SIZE)), new_len)
+
+    def _move(self, vma: VMA, old_addr: int, length: int, new_addr: int, new_len: int) -> int:
+        """``move_vma()``: a VMA of *new_len* at *new_addr* continuing *vma*
+        from *old_addr* takes its first *length* bytes of entries; the old
+        range is unmapped."""
+        self._insert_vma(VMA(self, new_addr, new_addr + new_len, vma.vm_flags, vma.vm_file,
+                             vma.linear_index(old_addr), vma.huge_order))  # fmt: skip
+        self._vmas_split_to(old_addr, old_addr + length)  # a THP cut at either end is split here
+        self.pgtable.move_range(old_addr, new_addr, length)
+        self._unmap(old_addr, old_addr + length)
+        return new_addr
 
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """``mprotect(2)``; every page of the range must be mapped."""

@@ -157,6 +157,32 @@ class PageTable:
         assert type(page) is Page and page.folio is old
         entry[pte_index(addr)] = Page(new, page.index)
 
+    def move_range(self, old: int, new: int, length: int) -> None:
+        """``move_page_tables()``: the entries of ``[old, old + length)`` move
+        to *new*, their references, mapcounts and swap counts with them. A
+        huge entry moves whole where it lies wholly inside and both
+        addresses are aligned to it; a THP that does not is split first."""
+        done = 0
+        while done < length:
+            src, dst = old + done, new + done
+            entry = self._pmds.get(src >> PMD_SHIFT)
+            if type(entry) is Folio:
+                size = entry.size
+                if not (src | dst) & (size - 1) and done + size <= length:
+                    for i in range(0, size, PMD_SIZE):
+                        assert (dst + i) >> PMD_SHIFT not in self._pmds
+                        self._pmds[(dst + i) >> PMD_SHIFT] = self._pmds.pop((src + i) >> PMD_SHIFT)
+                    done += size
+                    continue
+                self.split_huge_pmd(src, entry)
+            table = self._pmds.get(src >> PMD_SHIFT)
+            if isinstance(table, list) and table[pte_index(src)] is not None:
+                self.pte_table(dst)[pte_index(dst)] = table[pte_index(src)]
+                table[pte_index(src)] = None
+                if not any(table):
+                    del self._pmds[src >> PMD_SHIFT]
+            done += PAGE_SIZE
+
     def is_huge(self, addr: int) -> bool:
         """A PMD maps *addr*."""
         return type(self._pmds.get(addr >> PMD_SHIFT)) is Folio

@@ -38,6 +38,8 @@ __all__ = [
     "MAP_PRIVATE",
     "MAP_SHARED",
     "MM",
+    "MREMAP_FIXED",
+    "MREMAP_MAYMOVE",
     "PAGE_SIZE",
     "PMD_SIZE",
     "PROT_EXEC",
@@ -109,6 +111,8 @@ MADV_DOFORK: Final = 11
 MADV_HUGEPAGE: Final = 14
 MADV_NOHUGEPAGE: Final = 15
 MADV_PAGEOUT: Final = 21
+MREMAP_MAYMOVE: Final = 1
+MREMAP_FIXED: Final = 2
 
 # -- errors -------------------------------------------------------------------
 class KernelError(OSError):
@@ -184,6 +188,8 @@ class MM:
              offset: int = 0, addr: int = 0, vm_flags: int = 0) -> int:
         """Map *length* bytes; returns the address."""
     def munmap(self, addr: int, length: int) -> None: ...
+    def mremap(self, old_addr: int, old_size: int, new_size: int, flags: int = 0, new_addr: int = 0) -> int:
+        """Resize or move a range of one VMA; pins and data move with it."""
     def mprotect(self, addr: int, length: int, prot: int) -> None: ...
     def madvise(self, addr: int, length: int, advice: int) -> None: ...
     def find_vma(self, addr: int) -> VMA | None: ...
