@@ -33,6 +33,8 @@ from ._highmem import memcpy_to_page as memcpy_to_page
 from ._legacy import follow_page as follow_page
 from ._legacy import get_page as get_page
 from ._legacy import get_user_pages as get_user_pages  # type: ignore[deprecated]
+from ._legacy import get_user_pages_fast as get_user_pages_fast
+from ._legacy import get_user_pages_fast_only as get_user_pages_fast_only
 from ._legacy import get_user_pages_remote as get_user_pages_remote
 from ._legacy import put_page as put_page
 from ._legacy import release_pages as release_pages
@@ -81,6 +83,7 @@ from ._pin import PinnedPages as PinnedPages
 from ._pin import VaddrPin as VaddrPin
 from ._pin import folio_maybe_dma_pinned as folio_maybe_dma_pinned
 from ._pin import page_maybe_dma_pinned as page_maybe_dma_pinned
+from ._pin import pin_user_pages_fast as pin_user_pages_fast
 from ._pin import unpin_user_page as unpin_user_page
 from ._pin import unpin_user_pages as unpin_user_pages
 from ._pin import unpin_user_pages_dirty_lock as unpin_user_pages_dirty_lock
@@ -148,11 +151,14 @@ __all__ = [
     "get_page",
     "get_user_bvec",
     "get_user_pages",
+    "get_user_pages_fast",
+    "get_user_pages_fast_only",
     "get_user_pages_remote",
     "kthread_use_mm",
     "memcpy_from_page",
     "memcpy_to_page",
     "page_maybe_dma_pinned",
+    "pin_user_pages_fast",
     "put_page",
     "put_user_bvec",
     "release_pages",

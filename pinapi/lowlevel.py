@@ -18,6 +18,7 @@ from ._mm.fs import Hugetlbfs as Hugetlbfs
 from ._mm.fs import Inode as Inode
 from ._mm.fs import Shmem as Shmem
 from ._mm.gup import FOLL as FOLL
+from ._mm.gup import FOLL_FAST_ONLY as FOLL_FAST_ONLY
 from ._mm.gup import FOLL_GET as FOLL_GET
 from ._mm.gup import FOLL_PIN as FOLL_PIN
 from ._mm.migrate import migrate_folio as migrate_folio
@@ -48,6 +49,7 @@ __all__ = [
     "ExactCounter",
     "Ext4",
     "FOLL",
+    "FOLL_FAST_ONLY",
     "FOLL_GET",
     "FOLL_PIN",
     "F_LAYOUT",

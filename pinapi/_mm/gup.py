@@ -4,7 +4,9 @@
 VMAs, checks their permissions, faults pages in, and grabs each folio once for
 all of its pages in the range (a plain reference for FOLL_GET, a pin through
 the current tracking strategy for FOLL_PIN). ``__gup_longterm_locked`` adds the
-FOLL_LONGTERM rules. It returns what it got, as ``FolioRuns`` (and, for
+FOLL_LONGTERM rules. GUP-fast (``gup_fast_fallback``) is the same walk told
+never to fault: it stops where the slow path would have work to do, and the
+slow path takes the rest. It returns what it got, as ``FolioRuns`` (and, for
 callers that want them, a ``Page`` per base page), plus the error that stopped
 it, so each caller states its own partial-result contract.
 """
@@ -16,6 +18,8 @@ import errno
 from typing import Final
 
 from .errors import KernelError, err
+from .filemap import AddressSpace
+from .fs import Shmem
 from .memory import handle_mm_fault
 from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
@@ -27,20 +31,23 @@ from .pin_tracking import tracking, try_get_folios
 
 __all__ = [
     "FOLL", "FOLL_WRITE", "FOLL_FORCE", "FOLL_LONGTERM", "FOLL_GET", "FOLL_PIN",
-    "is_valid_gup_args", "check_range", "get_user_pages_locked", "gup_put_pages",
+    "FOLL_FAST_ONLY", "is_valid_gup_args", "check_range", "get_user_pages_locked", "gup_fast_fallback",
+    "gup_put_pages",
     "FolioRuns", "grab_folios", "put_folios", "grab_folio", "put_folio_refs",
 ]  # fmt: skip
 
 
 @int_bit_operators
 class FOLL(enum.IntFlag):
-    """``gup_flags``. GET and PIN are internal: set by the entry point."""
+    """``gup_flags``. GET, PIN and FAST_ONLY are internal: set by the entry
+    point."""
 
     WRITE = 0x01
     GET = 0x04
     FORCE = 0x10
     LONGTERM = 0x400
     PIN = 0x20000
+    FAST_ONLY = 0x100000
 
 
 FOLL_WRITE: Final = FOLL.WRITE
@@ -48,15 +55,17 @@ FOLL_FORCE: Final = FOLL.FORCE
 FOLL_LONGTERM: Final = FOLL.LONGTERM
 FOLL_GET: Final = FOLL.GET
 FOLL_PIN: Final = FOLL.PIN
+FOLL_FAST_ONLY: Final = FOLL.FAST_ONLY
 _CALLER_FLAGS: Final = FOLL.WRITE | FOLL.FORCE | FOLL.LONGTERM
 _EXCL: Final = int(PG.anon_exclusive)
 
 
 def is_valid_gup_args(gup_flags: int, to_set: FOLL) -> FOLL:
-    """The flags a caller may pass, plus *to_set* (FOLL_GET or FOLL_PIN)."""
-    if gup_flags & (FOLL.PIN | FOLL.GET):
-        raise err(errno.EINVAL, "FOLL_PIN and FOLL_GET are set by GUP itself, never by callers: "
-                                "use vaddr_pin_pages() to pin")  # fmt: skip
+    """The flags a caller may pass, plus *to_set* (FOLL_GET or FOLL_PIN, and
+    FOLL_FAST_ONLY)."""
+    if gup_flags & (FOLL.PIN | FOLL.GET | FOLL.FAST_ONLY):
+        raise err(errno.EINVAL, "FOLL_PIN, FOLL_GET and FOLL_FAST_ONLY are set by GUP itself, never by "
+                                "callers: use vaddr_pin_pages() to pin")  # fmt: skip
     if gup_flags & ~_CALLER_FLAGS:
         raise err(errno.EINVAL, f"unknown gup_flags {gup_flags & ~_CALLER_FLAGS:#x}")
     flags = FOLL(gup_flags | to_set)
@@ -224,12 +233,42 @@ def _pte_runs(ptes: PteTable, mask: int, bad: int) -> FolioRuns:
     return runs
 
 
+class _FastStop(Exception):
+    """GUP-fast reached a page only the slow path can take."""
+
+
+def _fast_refuses(folio: Folio, vma: VMA, flags: FOLL) -> bool:
+    """What GUP-fast leaves to the slow path besides a fault, for a
+    FOLL_LONGTERM pin: a folio outside ZONE_NORMAL (``try_grab_folio_fast()``),
+    fsdax memory (``pte_devmap()``), a page-cache folio other than shmem or
+    hugetlb for a write pin (``gup_fast_folio_allowed()``), and for a read
+    pin a page-cache folio its PTE does not map writable
+    (``gup_must_unshare()`` with no VMA)."""
+    if not flags & FOLL.LONGTERM:
+        return False
+    mapping = folio.mapping
+    if folio.zone is not Zone.NORMAL:
+        return True
+    if not isinstance(mapping, AddressSpace):
+        return False
+    fs = mapping.host.fs
+    if fs.dax:
+        return True
+    if flags & FOLL.WRITE:
+        return not (folio.flags & PG.hugetlb or isinstance(fs, Shmem))
+    mask, bad = vma.fault_condition(True, False)
+    return not (vma.vm_flags & VM.WRITE and folio.flags & mask != bad)
+
+
 def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: list[Page] | None,
-                     ) -> tuple[FolioRuns, KernelError | None]:  # fmt: skip
+                     fast: bool = False) -> tuple[FolioRuns, KernelError | None]:  # fmt: skip
     """Grab ``[start, end)``, one atomic update per folio run. Returns the
     runs grabbed, in order, and the error that stopped the walk early (None
     when complete). *pages*, if given, gets the ``Page`` of every base page
-    grabbed; without it a huge folio never becomes ``Page`` objects."""
+    grabbed; without it a huge folio never becomes ``Page`` objects. *fast*:
+    GUP-fast, which never faults and stops, with no error, at the first page
+    it cannot take as mapped (no permission without FOLL_FORCE, a fault
+    needed, ``_fast_refuses``)."""
     runs = FolioRuns()
     huge = FolioRuns()  # PMD-mapped runs walked, grabbed together before anything else
     add_folio, add_first, add_nr = huge.folios.append, huge.first.append, huge.nr.append
@@ -249,10 +288,17 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
             raise err(errno.ENOMEM, f"_refcount of {found.folios[done]!r} reads <= 0: it has overflowed")
         return taken
 
+    def fault(vma: VMA, addr: int) -> None:
+        if fast:
+            raise _FastStop
+        handle_mm_fault(mm, vma, addr, write, unshare)
+
     write = bool(flags & FOLL.WRITE)
     unshare = bool(flags & FOLL.PIN) and not write
     longterm = bool(flags & FOLL.LONGTERM)
-    end, error = _check_vmas(mm, start, end, flags)
+    end, error = _check_vmas(mm, start, end, flags & ~FOLL.FORCE if fast else flags)
+    if fast:
+        error = None  # the slow path finds it again and says why
     pt = mm.pgtable
     addr = start
     try:
@@ -264,6 +310,10 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
             while addr < stop:
                 entry = pt.pmd(addr)
                 if type(entry) is Folio and entry.flags & mask != bad:
+                    if fast and _fast_refuses(entry, vma, flags):
+                        if huge:
+                            take(huge, None)
+                        raise _FastStop
                     size = PAGE_SIZE << entry.order
                     base = addr & -size
                     nr = (min(stop, base + size) - addr) >> PAGE_SHIFT
@@ -276,16 +326,24 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
                     take(huge, None)
                     huge.clear()
                 if not isinstance(entry, list):  # nothing mapped, or a huge folio to fault first
-                    handle_mm_fault(mm, vma, addr, write, unshare)
+                    fault(vma, addr)
                     continue
                 i0 = pte_index(addr)
                 chunk = entry[i0 : i0 + ((min(stop, pmd_end(addr)) - addr) >> PAGE_SHIFT)]
-                taken = take(_pte_runs(chunk, mask, bad), chunk)
+                found = _pte_runs(chunk, mask, bad)
+                if fast:
+                    refused = next((i for i, f in enumerate(found.folios) if _fast_refuses(f, vma, flags)), None)
+                    if refused is not None:
+                        take(FolioRuns(found.folios[:refused], found.first[:refused], found.nr[:refused]), chunk)
+                        raise _FastStop
+                taken = take(found, chunk)
                 if not taken:
-                    handle_mm_fault(mm, vma, addr, write, unshare)
+                    fault(vma, addr)
                 addr += taken << PAGE_SHIFT
         if huge:
             take(huge, None)
+    except _FastStop:
+        return runs, None
     except KernelError as e:
         return runs, e
     except BaseException:  # any other failure: nothing grabbed stays grabbed
@@ -313,19 +371,47 @@ def _check_vmas(mm: MMStruct, start: int, end: int, flags: FOLL) -> tuple[int, K
     return end, None
 
 
+def _gup_start(mm: MMStruct, start: int, nr_pages: int, gup_flags: int, to_set: FOLL) -> tuple[FOLL, int]:
+    """What every entry point checks before it walks (raising with nothing
+    grabbed): the flags, the range, the MM. Returns the flags and the end;
+    a pin marks the MM as having pinned (MMF_HAS_PINNED)."""
+    flags = is_valid_gup_args(gup_flags, to_set)
+    end = check_range(start, nr_pages)
+    mm.check_live()
+    if flags & FOLL.PIN:
+        mm.has_pinned = True
+    return flags, end
+
+
 def get_user_pages_locked(mm: MMStruct, start: int, nr_pages: int, gup_flags: int, to_set: FOLL,
                           pages: list[Page] | None = None) -> tuple[FolioRuns, KernelError | None, FOLL]:  # fmt: skip
     """Validate everything that can be validated up front (raising with
     nothing grabbed), then walk; FOLL_LONGTERM goes through
     ``__gup_longterm_locked``. *pages* is filled as ``__get_user_pages``
     fills it."""
-    flags = is_valid_gup_args(gup_flags, to_set)
-    end = check_range(start, nr_pages)
-    mm.check_live()
-    if flags & FOLL.PIN:
-        mm.has_pinned = True
+    flags, end = _gup_start(mm, start, nr_pages, gup_flags, to_set)
     walk = __gup_longterm_locked if flags & FOLL.LONGTERM else __get_user_pages
     runs, error = walk(mm, start, end, flags, pages)
+    return runs, error, flags
+
+
+def gup_fast_fallback(mm: MMStruct, start: int, nr_pages: int, gup_flags: int, to_set: FOLL,
+                      pages: list[Page] | None = None) -> tuple[FolioRuns, KernelError | None, FOLL]:  # fmt: skip
+    """``gup_fast_fallback()``: GUP-fast from *start* (no mmap lock, no
+    fault), then the slow path for the rest unless FOLL_FAST_ONLY. Returns
+    what ``get_user_pages_locked`` does: the runs of both, in order, and the
+    error that stopped the slow path; what GUP-fast took stays taken."""
+    flags, end = _gup_start(mm, start, nr_pages, gup_flags, to_set)
+    runs, _ = __get_user_pages(mm, start, end, flags, pages, fast=True)
+    rest = start + (sum(runs.nr) << PAGE_SHIFT)
+    if rest == end or flags & FOLL.FAST_ONLY:
+        return runs, None, flags
+    slow: list[Page] | None = None if pages is None else []
+    walk = __gup_longterm_locked if flags & FOLL.LONGTERM else __get_user_pages
+    more, error = walk(mm, rest, end, flags, slow)
+    runs.extend(more, len(more))
+    if pages is not None and slow is not None:
+        pages += slow
     return runs, error, flags
 
 

@@ -66,11 +66,14 @@ __all__ = [
     "get_page",
     "get_user_bvec",
     "get_user_pages",
+    "get_user_pages_fast",
+    "get_user_pages_fast_only",
     "get_user_pages_remote",
     "kthread_use_mm",
     "memcpy_from_page",
     "memcpy_to_page",
     "page_maybe_dma_pinned",
+    "pin_user_pages_fast",
     "put_page",
     "put_user_bvec",
     "release_pages",
@@ -293,6 +296,9 @@ def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: GupFlags | PinFlags | L
                     vaddr_pin: VaddrPin) -> PinnedPages:
     """Pin *nr_pages* user pages from *addr* for *vaddr_pin*: all or nothing."""
 
+def pin_user_pages_fast(start: int, nr_pages: int, gup_flags: GupFlags | PinFlags | Literal[0]) -> PinnedPages:
+    """GUP-fast, then the slow path: pins up to *nr_pages* of the current MM; a short result is the caller's."""
+
 def unpin_user_page(page: PinnedPage) -> None:
     """Release one pin; a plain Page is released with put_page() instead."""
 
@@ -377,6 +383,12 @@ def get_user_pages(start: int, nr_pages: int, gup_flags: GupFlags | Literal[0]) 
 def get_user_pages_remote(mm: MM, start: int, nr_pages: int,
                           gup_flags: GupFlags | Literal[0]) -> list[Page]:
     """Plain references; a short list is a partial result the caller must put_page()."""
+
+def get_user_pages_fast(start: int, nr_pages: int, gup_flags: GupFlags | Literal[0]) -> list[Page]:
+    """Plain references on the current MM, GUP-fast first; a short list is the caller's to put_page()."""
+
+def get_user_pages_fast_only(start: int, nr_pages: int, gup_flags: GupFlags | Literal[0]) -> list[Page]:
+    """GUP-fast alone: never faults; what it took without the slow path, maybe nothing."""
 
 def follow_page(vma: VMA, address: int, foll_flags: GupFlags | Literal[0] = 0) -> Page | None:
     """The page at *address* with a plain reference, or None; never faults."""
