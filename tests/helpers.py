@@ -6,7 +6,7 @@ import struct
 from functools import lru_cache
 from typing import Any
 
-from pinapi import MM, PAGE_SIZE
+from pinapi import MM, PAGE_SIZE, PMD_SIZE
 from pinapi import lowlevel
 
 
@@ -47,3 +47,12 @@ def expect(mm: MM, addr: int, pages: int | list[int], tag: int = 0) -> list[int]
     not read back as ``pattern(i, tag)``: [] when all do."""
     return [i for i in (range(pages) if isinstance(pages, int) else pages)
             if mm.read(addr + i * PAGE_SIZE, PAGE_SIZE) != pattern(i, tag)]  # fmt: skip
+
+
+def sample(size: int) -> list[int]:
+    """The pages of a region a test writes and checks: all of them up to
+    2 MiB; of a 1 GiB one both ends, around 2 MiB boundaries, the middle."""
+    n = size // PAGE_SIZE
+    if n <= PMD_SIZE // PAGE_SIZE:
+        return list(range(n))
+    return sorted({0, 1, 2, 511, 512, 513, n // 2 - 1, n // 2, n - 513, n - 512, n - 2, n - 1})

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from helpers import pattern
+from helpers import pattern, sample
 from pinapi import (
     FOLL_LONGTERM, FOLL_WRITE, MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
     MADV_PAGEOUT, MAP_ANONYMOUS, MAP_HUGE_1GB, MAP_HUGE_2MB, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, MM,
@@ -48,15 +48,6 @@ from pinapi import (
 from pinapi.lowlevel import Ext4, FileSystem, Hugetlbfs, Inode, Shmem
 
 MODIFIED = 0xFF  # the tag of the data "memset(mem, 0xff, size)" writes
-
-
-def sample(size: int) -> list[int]:
-    """The pages of a region that are written and checked: all of them up to
-    2 MiB; of a 1 GiB region both ends, around 2 MiB boundaries, the middle."""
-    n = size // PAGE_SIZE
-    if n <= PMD_SIZE // PAGE_SIZE:
-        return list(range(n))
-    return sorted({0, 1, 2, 511, 512, 513, n // 2 - 1, n // 2, n - 513, n - 512, n - 2, n - 1})
 
 
 @dataclass
