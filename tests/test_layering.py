@@ -27,7 +27,7 @@ LAYERS: list[list[str]] = [
     ["_mm.memory"],
     ["_mm.fs"],
     ["_mm.rmap"],
-    ["_mm.migrate"],
+    ["_mm.migrate", "_mm.huge_memory"],
     ["_mm.gup"],
     ["_mm.page_writeback", "_mm.vmscan", "_mm.debug"],
     ["_mm.mmap"],

@@ -166,3 +166,26 @@ def test_what_pageout_leaves(mm: MM, flags: int) -> None:
     else:
         mm.madvise(a, PMD_SIZE, MADV_PAGEOUT)
     assert state(mm) == before
+
+
+def test_pageout_splits_a_large_folio_partly_in_range(mm: MM) -> None:
+    """split_folio(): the pages inside go out as small folios; the rest
+    stay, small folios too, each where it was; a maybe-pinned folio is not
+    split."""
+    a = mm.mmap(PMD_SIZE)
+    mm.madvise(a, PMD_SIZE, MADV_HUGEPAGE)
+    fill(mm, a, NR)
+    big = mm.lookup(a).folio  # type: ignore[union-attr]
+    mm.madvise(a + 4 * PAGE_SIZE, 4 * PAGE_SIZE, MADV_PAGEOUT)
+    assert big.refcount() == 0 and swapped(mm, a + 4 * PAGE_SIZE, 4) and not swapped(mm, a, 1)
+    rest = [mm.lookup(a + i * PAGE_SIZE) for i in (*range(4), *range(8, NR))]
+    assert all(p is not None and p.folio.order == 0 and p.folio.pfn == big.pfn + p.folio.index - big.index
+               and page_anon_exclusive(p) for p in rest)  # fmt: skip
+    assert expect(mm, a, NR) == []
+    b = mm.mmap(PMD_SIZE)
+    mm.madvise(b, PMD_SIZE, MADV_HUGEPAGE)
+    fill(mm, b, NR)
+    with vaddr_pin_pages(b, 1, 0, VaddrPin(mm=mm)):
+        before = state(mm)
+        mm.madvise(b + PAGE_SIZE, PAGE_SIZE, MADV_PAGEOUT)
+        assert state(mm) == before and mm.pgtable.is_huge(b)

@@ -17,6 +17,7 @@ Imports under ``TYPE_CHECKING`` are forward declarations (a C header's
     fs              files, inodes; tmpfs, hugetlbfs, ext4, fsdax
     rmap            rmap_walk, folio_expected_refs
     migrate         migrate_folio (FOLL_LONGTERM's)
+    huge_memory     split_folio: a large folio into small ones
     gup             the GUP engine: every entry point; FOLL_GET/FOLL_PIN internal
     page_writeback  writeback, aware of pins
     vmscan          reclaim and MADV_PAGEOUT, aware of pins

@@ -40,6 +40,7 @@ __all__ = [
     "vmstat",
     "alloc_folio",
     "alloc_zone",
+    "split_off",
     "folio_get",
     "folio_put",
     "kernel_lock",
@@ -411,6 +412,21 @@ def alloc_zone(zone: Zone) -> AbstractContextManager[Zone]:
     """Context manager: user pages faulted in meanwhile come from *zone*
     (think movablecore= or a CMA area)."""
     return model_setting(_allocator, "zone", zone)
+
+
+def split_off(folio: Folio, index: int) -> Folio:
+    """The small folio page *index* of a large anonymous *folio* becomes
+    when the folio is split: the same pfn, zone and flags (its own
+    PageAnonExclusive()), mapping and index, its bytes moved; no reference
+    yet."""
+    small = Folio(0, folio.zone, folio.pfn + index)
+    small._refcount = 0
+    small.flags = page_flags(Page(folio, index))
+    small.mapping = folio.mapping
+    small.index = folio.index + index
+    small._data = folio._subpage(index, False)
+    vmstat.nr_folios_allocated += 1
+    return small
 
 
 def _free_folio(folio: Folio) -> None:

@@ -183,6 +183,13 @@ class PageTable:
                     del self._pmds[src >> PMD_SHIFT]
             done += PAGE_SIZE
 
+    def remap_pte(self, addr: int, page: Page) -> None:
+        """The PTE at *addr* maps *page* instead; the caller moves the
+        reference and the mapcount."""
+        table = self._pmds[addr >> PMD_SHIFT]
+        assert isinstance(table, list) and type(table[pte_index(addr)]) is Page
+        table[pte_index(addr)] = page
+
     def is_huge(self, addr: int) -> bool:
         """A PMD maps *addr*."""
         return type(self._pmds.get(addr >> PMD_SHIFT)) is Folio

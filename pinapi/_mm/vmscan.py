@@ -10,6 +10,7 @@ unmapped and stripped, and stays cached only because of it. ``pageout``
 from __future__ import annotations
 
 from .fs import Inode
+from .huge_memory import split_folio
 from .memory import zap_page_range
 from .mm_types import MMStruct
 from .page_alloc import PAGE_SIZE, PG, Folio, Page, kernel_lock, page_read
@@ -57,39 +58,49 @@ def _may_swap(folio: Folio, mappings: int) -> bool:
 
 def pageout(mm: MMStruct, start: int, end: int) -> int:
     """MADV_PAGEOUT of ``[start, end)`` (``madvise_cold_or_pageout_pte_range()``
-    and ``shrink_folio_list()``): every anonymous folio mapped only there,
-    wholly inside the range, goes to the swap device, a slot per page; its
-    PTEs hold the slots and the folio is freed. A PMD-mapped THP is mapped by
-    PTEs first. Stays: a maybe-pinned folio; one something else holds a
-    reference to (the kernel keeps it in its swap cache, which the model has
-    not); a large folio partly outside the range (the kernel splits it
-    first, which the model cannot). Returns the pages written."""
+    and ``shrink_folio_list()``): every anonymous folio mapped only in *mm*
+    and only there goes to the swap device, a slot per page; its PTEs hold
+    the slots and the folio is freed. A PMD-mapped THP is mapped by PTEs
+    first; a large folio partly outside the range is split first
+    (``split_folio()``) and its pages inside go out. Stays: a maybe-pinned
+    folio, and one something else holds a reference to (the kernel keeps it
+    in its swap cache, which the model has not). Returns the pages
+    written."""
     pt = mm.pgtable
     out = 0
+    unsplit: set[Folio] = set()
     addr = start
     while addr < end:
         entry = pt.pmd(addr)
         if type(entry) is Folio:
             base = addr & ~(entry.size - 1)
-            if base < start or base + entry.size > end or not _may_swap(entry, 1):
+            whole = base >= start and base + entry.size <= end
+            if not _may_swap(entry, 1):
                 addr = base + entry.size
                 continue
             pt.split_huge_pmd(addr, entry)
+            if not whole:
+                split_folio(entry)
         if entry is None:
             addr = pmd_end(addr)
             continue
         page = pt.lookup(addr)
-        if page is None or page.index:
+        if page is None:
             addr += PAGE_SIZE
             continue
         folio = page.folio
-        span = [addr + i * PAGE_SIZE for i in range(folio.nr_pages)]
-        if span[-1] < end and _may_swap(folio, folio.nr_pages) and all(
-            pt.lookup(a) == Page(folio, i) for i, a in enumerate(span)
-        ):
+        span = [addr + (i - page.index) * PAGE_SIZE for i in range(folio.nr_pages)]
+        if folio.order and not (span[0] >= start and span[-1] < end and all(
+                pt.lookup(a) == Page(folio, i) for i, a in enumerate(span))):  # fmt: skip
+            if folio not in unsplit and all(m is mm for m, _ in rmap_walk(folio)) and split_folio(folio):
+                continue  # the small folio now at addr goes out on its own
+            unsplit.add(folio)
+            addr += PAGE_SIZE
+            continue
+        if _may_swap(folio, folio.nr_pages):
             data = [page_read(Page(folio, i)) for i in range(folio.nr_pages)]
             for a, d in zip(span, data):
                 pt.set_swap_pte(a, get_swap_page(d if d.strip(b"\0") else None))
             out += folio.nr_pages
-        addr += PAGE_SIZE
+        addr = span[-1] + PAGE_SIZE if addr == span[0] else addr + PAGE_SIZE
     return out
