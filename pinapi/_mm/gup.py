@@ -64,8 +64,8 @@ def is_valid_gup_args(gup_flags: int, to_set: FOLL) -> FOLL:
     """The flags a caller may pass, plus *to_set* (FOLL_GET or FOLL_PIN, and
     FOLL_FAST_ONLY)."""
     if gup_flags & (FOLL.PIN | FOLL.GET | FOLL.FAST_ONLY):
-        raise err(errno.EINVAL, "FOLL_PIN, FOLL_GET and FOLL_FAST_ONLY are set by GUP itself, never by "
-                                "callers: use vaddr_pin_pages() to pin")  # fmt: skip
+        raise err(errno.EINVAL, "FOLL_PIN and FOLL_GET (and FOLL_FAST_ONLY) are set by GUP itself, never "
+                                "by callers: use vaddr_pin_pages() to pin")  # fmt: skip
     if gup_flags & ~_CALLER_FLAGS:
         raise err(errno.EINVAL, f"unknown gup_flags {gup_flags & ~_CALLER_FLAGS:#x}")
     flags = FOLL(gup_flags | to_set)
