@@ -346,7 +346,9 @@ def test_any_exception_in_the_engine_unwinds_every_grab(mm: MM, monkeypatch: pyt
     monkeypatch.setattr(pinapi._mm.gup, "handle_mm_fault", fault)
     for call in (lambda: vaddr_pin_pages(a, 4, FOLL_WRITE, VaddrPin(mm=mm)),
                  lambda: vaddr_pin_pages(a, 4, FOLL_WRITE | FOLL_LONGTERM, VaddrPin(mm=mm)),
-                 lambda: get_user_pages_remote(mm, a, 4, 0)):  # fmt: skip
+                 lambda: get_user_pages_remote(mm, a, 4, 0),
+                 lambda: pinapi.pin_user_pages_fast(a, 4, FOLL_WRITE),  # GUP-fast takes two first
+                 lambda: pinapi.get_user_pages_fast(a, 4, 0)):  # fmt: skip
         with pytest.raises(exc):
             call()
         assert state(mm) == before

@@ -408,7 +408,11 @@ def gup_fast_fallback(mm: MMStruct, start: int, nr_pages: int, gup_flags: int, t
         return runs, None, flags
     slow: list[Page] | None = None if pages is None else []
     walk = __gup_longterm_locked if flags & FOLL.LONGTERM else __get_user_pages
-    more, error = walk(mm, rest, end, flags, slow)
+    try:
+        more, error = walk(mm, rest, end, flags, slow)
+    except BaseException:  # the slow path unwound its own grabs; these are GUP-fast's
+        put_folios(runs.folios, runs.nr, flags, unwind=True)
+        raise
     runs.extend(more, len(more))
     if pages is not None and slow is not None:
         pages += slow
