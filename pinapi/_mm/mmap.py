@@ -336,10 +336,11 @@ class MM(MMStruct):
 
     def fork(self, name: str = "") -> MM:
         """``fork()``: a child with a copy of every VMA but VM_DONTCOPY ones,
-        in the parent's ``AnonVma``. Shared mappings and page-cache pages are shared; an
-        anonymous page the parent may have pinned (``page_needs_cow_for_dma``)
-        is copied for the child at once; other anonymous pages become
-        copy-on-write shared (no longer anon-exclusive on either side)."""
+        in the parent's ``AnonVma``. Shared mappings and page-cache pages are
+        shared; an exclusive anonymous page the parent may have pinned
+        (``folio_needs_cow_for_dma()``) is copied for the child at once; other
+        anonymous pages become copy-on-write shared (no longer anon-exclusive
+        on either side)."""
         with kernel_lock:
             self.check_live()
             child = MM(name or f"{self.name}-child")

@@ -13,7 +13,7 @@ from typing import Final, final
 from .errors import KernelBug
 from .page_alloc import vmstat
 
-__all__ = ["SwapEntry", "SwapInfo", "swap_info", "get_swap_page", "swap_duplicate", "swap_free"]
+__all__ = ["SwapEntry", "SwapInfo", "swap_info", "alloc_swap_slot", "swap_duplicate", "swap_free"]
 
 
 @final
@@ -42,9 +42,9 @@ class SwapInfo:
 swap_info: Final = SwapInfo()
 
 
-def get_swap_page(data: bytes | None) -> SwapEntry:
-    """A new slot holding *data* for one PTE (``folio_alloc_swap()`` and
-    the write-out)."""
+def alloc_swap_slot(data: bytes | None) -> SwapEntry:
+    """A new slot holding *data* for one PTE: ``folio_alloc_swap()`` and
+    ``swap_writepage()`` of one page."""
     swap_info.inuse_pages += 1
     vmstat.pswpout += 1
     return SwapEntry(data)

@@ -17,7 +17,7 @@ from .page_alloc import PAGE_SIZE, PG, Folio, Page, kernel_lock, page_read
 from .pgtable import pmd_end
 from .pin_tracking import tracking
 from .rmap import folio_expected_refs, rmap_walk
-from .swapfile import get_swap_page
+from .swapfile import alloc_swap_slot
 
 __all__ = ["reclaim", "pageout"]
 
@@ -100,7 +100,7 @@ def pageout(mm: MMStruct, start: int, end: int) -> int:
         if _may_swap(folio, folio.nr_pages):
             data = [page_read(Page(folio, i)) for i in range(folio.nr_pages)]
             for a, d in zip(span, data):
-                pt.set_swap_pte(a, get_swap_page(d if d.strip(b"\0") else None))
+                pt.set_swap_pte(a, alloc_swap_slot(d if d.strip(b"\0") else None))
             out += folio.nr_pages
         addr = span[-1] + PAGE_SIZE if addr == span[0] else addr + PAGE_SIZE
     return out
