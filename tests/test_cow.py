@@ -8,8 +8,9 @@ import pytest
 
 from helpers import expect, fill, pattern
 from pinapi import (
-    FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_PRIVATE, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, PROT_WRITE, File,
-    Folio, VaddrPin, unpin_user_pages, vaddr_pin_pages,
+    FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE,
+    PMD_SIZE, PROT_READ, PROT_WRITE, File, Folio, VaddrPin, get_user_pages_remote, put_page, unpin_user_pages,
+    vaddr_pin_pages,
 )  # fmt: skip
 from pinapi.lowlevel import PG, Ext4, FileSystem, Hugetlbfs, Inode, Shmem
 
@@ -115,8 +116,6 @@ def test_hugetlb_reuse_asks_the_mapcount(mm: MM) -> None:
     """hugetlb_wp() reuses an anonymous hugetlb folio mapped once, whatever
     other references it has (the kernel's own comment: FOLL_GET users can
     still see later writes)."""
-    from pinapi import MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, get_user_pages_remote, put_page
-
     a = mm.mmap(PMD_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB)
     fill(mm, a, [0, 1])
     child = mm.fork()
@@ -188,3 +187,14 @@ def test_a_short_term_read_pin_keeps_the_page_cache_page(mm: MM, owner: VaddrPin
     with vaddr_pin_pages(a, 1, 0, owner):
         assert folio_at(mm, a) is cached
     assert len(mm.vmas) == 1  # and the VMAs merged back (vma_modify())
+
+
+def test_a_pinned_shared_hugetlb_page_stays_shared_across_fork(mm: MM, owner: VaddrPin) -> None:
+    a = mm.mmap(PMD_SIZE, flags=MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB)
+    fill(mm, a, [0, 1])
+    with vaddr_pin_pages(a, 1, FOLL_WRITE, owner) as pins:
+        child = mm.fork()
+        assert folio_at(child, a) is folio_at(mm, a)
+        pins[0].write(0, pattern(0, tag=1))
+        assert expect(child, a, [0], tag=1) == []
+        child.exit()

@@ -87,7 +87,7 @@ def copy_page_range(mm: MMStruct, child: MMStruct, vma: VMA) -> None:
         next_pmd = pmd_end(addr)
         if type(entry) is Folio:
             base = addr & ~(entry.size - 1)
-            pinned = entry.flags & PG.anon_exclusive and _needs_cow_for_dma(mm, entry)
+            pinned = not vma.is_shared and entry.flags & PG.anon_exclusive and _needs_cow_for_dma(mm, entry)
             if not pinned or entry.flags & PG.hugetlb:
                 if pinned:
                     entry = _cow_copy(child, vma, base, entry)
