@@ -12,7 +12,7 @@ from pinapi import (
     PMD_SIZE, PROT_READ, PROT_WRITE, File, Folio, VaddrPin, get_user_pages_remote, put_page, unpin_user_pages,
     vaddr_pin_pages,
 )  # fmt: skip
-from pinapi.lowlevel import PG, Ext4, FileSystem, Hugetlbfs, Inode, Shmem
+from pinapi.lowlevel import PG, Ext4, FileSystem, Hugetlbfs, Inode, Shmem, Zone, alloc_zone, page_anon_exclusive
 
 NR = PMD_SIZE // PAGE_SIZE
 
@@ -198,3 +198,21 @@ def test_a_pinned_shared_hugetlb_page_stays_shared_across_fork(mm: MM, owner: Va
         pins[0].write(0, pattern(0, tag=1))
         assert expect(child, a, [0], tag=1) == []
         child.exit()
+
+
+def test_migration_keeps_each_pages_exclusivity(mm: MM, owner: VaddrPin) -> None:
+    """A PTE-mapped THP in ZONE_MOVABLE pinned long-term is migrated first;
+    its pages must stay anon-exclusive, or the process's next store would
+    copy away from the pinned page."""
+    a = mm.mmap(PMD_SIZE)
+    mm.madvise(a, PMD_SIZE, MADV_HUGEPAGE)
+    with alloc_zone(Zone.MOVABLE):
+        fill(mm, a, NR)
+    mm.mprotect(a + PAGE_SIZE, PAGE_SIZE, PROT_READ)
+    mm.mprotect(a + PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE)
+    with vaddr_pin_pages(a, NR, FOLL_WRITE | FOLL_LONGTERM, owner) as pins:
+        moved = folio_at(mm, a)
+        assert moved.zone is Zone.NORMAL and moved.order == 9
+        assert all(page_anon_exclusive(p) for _, p in mm.mapped_pages())
+        mm.write(a + 3 * PAGE_SIZE, pattern(3, tag=1))
+        assert pins[3].read() == pattern(3, tag=1) and folio_at(mm, a + 3 * PAGE_SIZE) is moved
