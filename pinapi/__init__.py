@@ -35,6 +35,8 @@ from ._highmem import memcpy_to_page as memcpy_to_page
 from ._legacy import follow_page as follow_page
 from ._legacy import get_page as get_page
 from ._legacy import get_user_pages as get_user_pages  # type: ignore[deprecated]
+from ._legacy import get_user_pages_fast as get_user_pages_fast
+from ._legacy import get_user_pages_fast_only as get_user_pages_fast_only
 from ._legacy import get_user_pages_remote as get_user_pages_remote
 from ._legacy import put_page as put_page
 from ._legacy import release_pages as release_pages
@@ -53,8 +55,12 @@ from ._mm.kthread import current_mm as current_mm
 from ._mm.kthread import kthread_use_mm as kthread_use_mm
 from ._mm.mm_types import TASK_SIZE as TASK_SIZE
 from ._mm.mm_types import VMA as VMA
+from ._mm.mmap import MADV_DOFORK as MADV_DOFORK
+from ._mm.mmap import MADV_DONTFORK as MADV_DONTFORK
+from ._mm.mmap import MADV_DONTNEED as MADV_DONTNEED
 from ._mm.mmap import MADV_HUGEPAGE as MADV_HUGEPAGE
 from ._mm.mmap import MADV_NOHUGEPAGE as MADV_NOHUGEPAGE
+from ._mm.mmap import MADV_PAGEOUT as MADV_PAGEOUT
 from ._mm.mmap import MAP_ANONYMOUS as MAP_ANONYMOUS
 from ._mm.mmap import MAP_FIXED as MAP_FIXED
 from ._mm.mmap import MAP_HUGETLB as MAP_HUGETLB
@@ -63,6 +69,8 @@ from ._mm.mmap import MAP_HUGE_2MB as MAP_HUGE_2MB
 from ._mm.mmap import MAP_PRIVATE as MAP_PRIVATE
 from ._mm.mmap import MAP_SHARED as MAP_SHARED
 from ._mm.mmap import MM as MM
+from ._mm.mmap import MREMAP_FIXED as MREMAP_FIXED
+from ._mm.mmap import MREMAP_MAYMOVE as MREMAP_MAYMOVE
 from ._mm.mmap import PROT_EXEC as PROT_EXEC
 from ._mm.mmap import PROT_NONE as PROT_NONE
 from ._mm.mmap import PROT_READ as PROT_READ
@@ -81,6 +89,7 @@ from ._pin import VaddrPin as VaddrPin
 from ._pin import Write as Write
 from ._pin import folio_maybe_dma_pinned as folio_maybe_dma_pinned
 from ._pin import page_maybe_dma_pinned as page_maybe_dma_pinned
+from ._pin import pin_user_pages_fast as pin_user_pages_fast
 from ._pin import unpin_user_page as unpin_user_page
 from ._pin import unpin_user_pages as unpin_user_pages
 from ._pin import unpin_user_pages_dirty_lock as unpin_user_pages_dirty_lock
@@ -106,8 +115,12 @@ __all__ = [
     "KernelBug",
     "KernelError",
     "KernelPage",
+    "MADV_DOFORK",
+    "MADV_DONTFORK",
+    "MADV_DONTNEED",
     "MADV_HUGEPAGE",
     "MADV_NOHUGEPAGE",
+    "MADV_PAGEOUT",
     "MAP_ANONYMOUS",
     "MAP_FIXED",
     "MAP_HUGETLB",
@@ -117,6 +130,8 @@ __all__ = [
     "MAP_SHARED",
     "MM",
     "MaybeWrite",
+    "MREMAP_FIXED",
+    "MREMAP_MAYMOVE",
     "PAGE_SIZE",
     "PMD_SIZE",
     "PROT_EXEC",
@@ -146,11 +161,14 @@ __all__ = [
     "get_page",
     "get_user_bvec",
     "get_user_pages",
+    "get_user_pages_fast",
+    "get_user_pages_fast_only",
     "get_user_pages_remote",
     "kthread_use_mm",
     "memcpy_from_page",
     "memcpy_to_page",
     "page_maybe_dma_pinned",
+    "pin_user_pages_fast",
     "put_page",
     "put_user_bvec",
     "release_pages",

@@ -18,7 +18,7 @@ from typing_extensions import deprecated
 
 from ._mm.debug import debug
 from ._mm.errors import err
-from ._mm.gup import FOLL, FOLL_GET, get_user_pages_locked, grab_folio, put_folio_refs
+from ._mm.gup import FOLL, FOLL_GET, get_user_pages_locked, grab_folio, gup_fast_fallback, put_folio_refs
 from ._highmem import KernelPage
 from ._mm.mm_types import VM, VMA
 from ._mm.mmap import MM
@@ -29,6 +29,8 @@ from ._mm.kthread import current_mm
 __all__ = [
     "get_user_pages",
     "get_user_pages_remote",
+    "get_user_pages_fast",
+    "get_user_pages_fast_only",
     "follow_page",
     "get_page",
     "put_page",
@@ -62,6 +64,28 @@ def get_user_pages_remote(mm: MM, start: int, nr_pages: int, gup_flags: int) -> 
         return pages
 
 
+def get_user_pages_fast(start: int, nr_pages: int, gup_flags: int) -> list[Page]:
+    """``get_user_pages_fast()``: plain references on up to *nr_pages* pages
+    of the current MM, GUP-fast first (no mmap lock, never faults), the slow
+    path for the rest. A short list is a partial result the caller owns;
+    raises if none."""
+    with kernel_lock:
+        pages: list[Page] = []
+        _, error, _ = gup_fast_fallback(current_mm(), start, nr_pages, gup_flags, FOLL.GET, pages)
+        if error is not None and not pages:
+            raise error
+        return pages
+
+
+def get_user_pages_fast_only(start: int, nr_pages: int, gup_flags: int) -> list[Page]:
+    """``get_user_pages_fast_only()`` (FOLL_FAST_ONLY): GUP-fast alone, no
+    slow path; the pages it took without faulting, maybe none."""
+    with kernel_lock:
+        pages: list[Page] = []
+        gup_fast_fallback(current_mm(), start, nr_pages, gup_flags, FOLL.GET | FOLL.FAST_ONLY, pages)
+        return pages
+
+
 @deprecated("get_user_pages() takes plain references: to touch page data use vaddr_pin_pages()")
 def get_user_pages(start: int, nr_pages: int, gup_flags: int) -> list[Page]:
     """``get_user_pages_remote()`` on the current MM."""
@@ -84,7 +108,7 @@ def follow_page(vma: VMA, address: int, foll_flags: int = 0) -> Page | None:
         if page is None or (flags & FOLL.WRITE and not _can_follow_write(vma, page, flags)):
             return None
         if not grab_folio(page.folio, 1, FOLL_GET):
-            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
+            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} reads <= 0: it has overflowed")
         return page
 
 
@@ -101,7 +125,7 @@ def get_page(page: Page | KernelPage) -> None:
     page = _require_page(page, "get_page", kernel_ok=True)
     with kernel_lock:
         if not grab_folio(page.folio, 1, FOLL_GET):
-            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} would overflow")
+            raise err(errno.ENOMEM, f"_refcount of {page.folio!r} reads <= 0: it has overflowed")
 
 
 def put_page(page: Page | KernelPage) -> None:

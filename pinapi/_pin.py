@@ -8,7 +8,9 @@ flags and call site.
 
 Partial results: ``vaddr_pin_pages()`` is all or nothing. If any page of the
 range cannot be pinned it unpins what it took and raises; a caller never owns
-a short result.
+a short result. ``pin_user_pages_fast()`` follows the kernel instead: what
+GUP-fast took stays pinned when the slow path then fails, a short result the
+caller unpins; it raises only when it pinned nothing.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ._mm.debug import debug
 from ._mm.errors import err
 from ._mm.filemap import AddressSpace
 from ._mm.fs import File
-from ._mm.gup import FOLL, FolioRuns, get_user_pages_locked, gup_put_pages, put_folios
+from ._mm.gup import FOLL, FolioRuns, get_user_pages_locked, gup_fast_fallback, gup_put_pages, put_folios
 from ._mm.mmap import MM
 from ._mm.page_alloc import PG, Folio, Page, kernel_lock, page_read, page_write
 from ._mm.kthread import current_mm
@@ -42,6 +44,7 @@ __all__ = [
     "AnyPin",
     "PinRecord",
     "vaddr_pin_pages",
+    "pin_user_pages_fast",
     "unpin_user_page",
     "unpin_user_pages",
     "unpin_user_pages_dirty_lock",
@@ -305,17 +308,19 @@ class PinnedPages(HandleSequence[PinnedPage[W]], metaclass=NoPublicConstructor):
 
 
 def pin_user_range(vaddr_pin: VaddrPin, start: int, nr_pages: int, gup_flags: int,
-                   pages: list[Page] | None) -> PinRecord:  # fmt: skip
+                   pages: list[Page] | None, fast: bool = False) -> PinRecord:  # fmt: skip
     """What every pinning entry point does: pin *nr_pages* pages from *start*
     for *vaddr_pin*, all or nothing, count them for the debug counter, and
     enter them in the ledger. The MM walked is ``vaddr_pin.mm``, else the
     current one. With *pages* the record holds the ``Page`` list the engine
-    fills (none without it). Call with ``kernel_lock`` held."""
+    fills (none without it). *fast*: GUP-fast first, and a short result is
+    kept. Call with ``kernel_lock`` held."""
     if vaddr_pin.mm is None and vaddr_pin.file is None:
         raise err(errno.EINVAL, "vaddr_pin names no owner: give an mm, a file, or both")
     mm = vaddr_pin.mm or current_mm()
-    runs, error, flags = get_user_pages_locked(mm, start, nr_pages, gup_flags, FOLL.PIN, pages)
-    if error is not None:
+    gup = gup_fast_fallback if fast else get_user_pages_locked
+    runs, error, flags = gup(mm, start, nr_pages, gup_flags, FOLL.PIN, pages)
+    if error is not None and not (fast and runs):
         put_folios(runs.folios, runs.nr, flags, unwind=True)
         raise error
     if debug.enabled:
@@ -332,6 +337,17 @@ def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPi
     with kernel_lock:
         pages: list[Page] = []
         return PinnedPages._create(pages, pin_user_range(vaddr_pin, addr, nr_pages, gup_flags, pages))
+
+
+def pin_user_pages_fast(start: int, nr_pages: int, gup_flags: int) -> PinnedPages[Permission]:
+    """``pin_user_pages_fast()``: pin up to *nr_pages* pages of the current
+    MM from *start*, GUP-fast first (no mmap lock, never faults), the slow
+    path for the rest. A short result is the caller's to unpin; raises only
+    when nothing was pinned. The owner is the current MM."""
+    with kernel_lock:
+        pages: list[Page] = []
+        owner = VaddrPin(mm=current_mm())
+        return PinnedPages._create(pages, pin_user_range(owner, start, nr_pages, gup_flags, pages, fast=True))
 
 
 def folio_mark_dirty(folio: Folio) -> None:

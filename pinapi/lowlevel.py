@@ -18,6 +18,7 @@ from ._mm.fs import Hugetlbfs as Hugetlbfs
 from ._mm.fs import Inode as Inode
 from ._mm.fs import Shmem as Shmem
 from ._mm.gup import FOLL as FOLL
+from ._mm.gup import FOLL_FAST_ONLY as FOLL_FAST_ONLY
 from ._mm.gup import FOLL_GET as FOLL_GET
 from ._mm.gup import FOLL_PIN as FOLL_PIN
 from ._mm.migrate import migrate_folio as migrate_folio
@@ -29,6 +30,7 @@ from ._mm.page_alloc import ZERO_FOLIO as ZERO_FOLIO
 from ._mm.page_alloc import Zone as Zone
 from ._mm.page_alloc import alloc_folio as alloc_folio
 from ._mm.page_alloc import alloc_zone as alloc_zone
+from ._mm.page_alloc import page_anon_exclusive as page_anon_exclusive
 from ._mm.page_alloc import vmstat as vmstat
 from ._mm.page_writeback import sync_filesystem as sync_filesystem
 from ._mm.page_writeback import writeback as writeback
@@ -38,6 +40,7 @@ from ._mm.pin_tracking import PageFlag as PageFlag
 from ._mm.pin_tracking import PinTracking as PinTracking
 from ._mm.pin_tracking import RefcountBias as RefcountBias
 from ._mm.pin_tracking import use_tracking as use_tracking
+from ._mm.swapfile import swap_info as swap_info
 from ._mm.vmscan import reclaim as reclaim
 from ._pin import PinRecord as PinRecord
 from ._pin import pin_ledger as pin_ledger
@@ -46,6 +49,7 @@ __all__ = [
     "ExactCounter",
     "Ext4",
     "FOLL",
+    "FOLL_FAST_ONLY",
     "FOLL_GET",
     "FOLL_PIN",
     "F_LAYOUT",
@@ -71,9 +75,11 @@ __all__ = [
     "alloc_zone",
     "debug_pins_enabled",
     "migrate_folio",
+    "page_anon_exclusive",
     "pin_ledger",
     "reclaim",
     "set_debug_pins",
+    "swap_info",
     "sync_filesystem",
     "use_tracking",
     "vmstat",

@@ -194,7 +194,8 @@ def test_a_release_of_the_wrong_kind_releases_nothing() -> None:
 
 def test_the_contract_comes_from_the_stub() -> None:
     c = Contract.load()
-    assert set(c.acquire) == {"vaddr_pin_pages", "get_user_bvec", "get_user_pages", "get_user_pages_remote",
+    assert set(c.acquire) == {"vaddr_pin_pages", "pin_user_pages_fast", "get_user_bvec", "get_user_pages",
+                              "get_user_pages_remote", "get_user_pages_fast", "get_user_pages_fast_only",
                               "follow_page", "alloc_page"}  # fmt: skip
     assert c.acquire["vaddr_pin_pages"].batch and not c.acquire["follow_page"].batch
     assert c.handles == {"PinnedPages", "PinnedPage", "PinnedBvec", "BvecSegment", "Page", "KernelPage"}

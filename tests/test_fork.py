@@ -16,7 +16,7 @@ from pinapi import (
     MM, PAGE_SIZE, PMD_SIZE, Folio, KernelError, VaddrPin, unpin_user_pages,
     unpin_user_pages_dirty_lock, vaddr_pin_pages,
 )  # fmt: skip
-from pinapi.lowlevel import PG, ZERO_FOLIO
+from pinapi.lowlevel import PG, ZERO_FOLIO, page_anon_exclusive
 
 
 def folio_at(mm: MM, addr: int) -> Folio:
@@ -106,24 +106,19 @@ def test_pin_after_fork_breaks_cow_first(mm: MM, owner: VaddrPin, flags: int) ->
     child.exit()
 
 
-def test_fork_of_a_pinned_thp_and_hugetlb_copies_them_whole(mm: MM, owner: VaddrPin) -> None:
-    thp = mm.mmap(PMD_SIZE)
-    mm.madvise(thp, PMD_SIZE, MADV_HUGEPAGE)
-    mm.write(thp, b"thp")
+def test_fork_of_a_pinned_hugetlb_folio_copies_it_whole(mm: MM, owner: VaddrPin) -> None:
+    """A THP is split and copied page by page instead (tests/test_cow.py)."""
     huge = mm.mmap(PMD_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB)
     mm.write(huge, b"huge")
-    p1 = vaddr_pin_pages(thp, 1, FOLL_WRITE, owner)
-    p2 = vaddr_pin_pages(huge, 1, FOLL_WRITE, owner)
+    pins = vaddr_pin_pages(huge, 1, FOLL_WRITE, owner)
     child = mm.fork()
-    for addr, tag in ((thp, b"thp"), (huge, b"huge")):
-        mine, theirs = folio_at(mm, addr), folio_at(child, addr)
-        assert theirs is not mine and theirs.order == mine.order == 9
-        assert theirs.test(PG.hugetlb) == mine.test(PG.hugetlb)
-        assert child.read(addr, len(tag)) == tag
-    p1[0].write(0, b"DMA")
-    assert child.read(thp, 3) == b"thp"
-    unpin_user_pages(p1)
-    unpin_user_pages(p2)
+    mine, theirs = folio_at(mm, huge), folio_at(child, huge)
+    assert theirs is not mine and theirs.order == mine.order == 9
+    assert theirs.test(PG.hugetlb) and mine.test(PG.hugetlb)
+    assert child.read(huge, 4) == b"huge"
+    pins[0].write(0, b"DMA!")
+    assert child.read(huge, 4) == b"huge" and mm.read(huge, 4) == b"DMA!"
+    unpin_user_pages(pins)
     child.exit()
 
 
@@ -142,7 +137,7 @@ def test_fork_of_a_pte_mapped_pinned_thp_copies_page_by_page(mm: MM, owner: Vadd
     copies = [folio_at(child, a + i * PAGE_SIZE) for i in range(3)]
     assert all(c is not big and c.order == 0 for c in copies)
     assert child.read(a, 3 * PAGE_SIZE) == b"x" * 3 * PAGE_SIZE
-    assert big.mapcount() == 511 and big.test(PG.anon_exclusive)
+    assert big.mapcount() == 511 and all(page_anon_exclusive(p) for _, p in mm.mapped_pages())
     unpin_user_pages(pins)
     child.exit()
 

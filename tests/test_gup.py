@@ -8,10 +8,11 @@ from collections.abc import Callable
 import pytest
 
 import pinapi
+import pinapi._mm.gup
 from pinapi import lowlevel
 from helpers import state
 from pinapi import (
-    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGE_1GB, MAP_HUGETLB,
+    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGE_1GB, MAP_HUGETLB,
     MAP_PRIVATE, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, PUD_SIZE, TASK_SIZE, Folio, KernelError,
     VaddrPin, get_user_pages_remote, put_page, unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
@@ -249,32 +250,55 @@ def test_vaddr_pin_needs_an_owner(mm: MM) -> None:
     assert e.value.errno == errno.EINVAL and state(mm) == before
 
 
-def test_refcount_overflow_is_refused_not_wrapped(mm: MM, owner: VaddrPin) -> None:
-    """About 2^21 pins fit a small folio; the next is ENOMEM (CVE-2019-11487).
-    The folio starts as if 2^21 - 2 pins were already held."""
+def test_a_grab_is_refused_once_the_refcount_reads_negative(mm: MM, owner: VaddrPin) -> None:
+    """try_grab_folio() refuses a grab only once folio_ref_count() is <= 0
+    (CVE-2019-11487): the last pin it takes carries a small folio's
+    _refcount past INT_MAX, where it reads negative and
+    folio_maybe_dma_pinned() (unsigned) still reads pinned. From _refcount
+    2049 that is 2,097,150 pins; from 1, 2^21."""
     a = touched(mm, 2)
     f = folio_at(mm, a)
-    max_pins = (REFCOUNT_MAX - 1) // GUP_PIN_COUNTING_BIAS
-    assert max_pins == 2**21 - 1
-    held = (max_pins - 1) * GUP_PIN_COUNTING_BIAS
-    f._refcount += held  # as if max_pins - 1 pins were live
+    held = (2_097_150 - 1) * GUP_PIN_COUNTING_BIAS + 2048
+    f._refcount += held  # _refcount 2049 plus 2,097,149 pins
+    assert 0 < f.refcount() <= REFCOUNT_MAX
     try:
-        last = vaddr_pin_pages(a, 1, 0, owner)
-        assert f.refcount() == 1 + max_pins * GUP_PIN_COUNTING_BIAS <= REFCOUNT_MAX
+        last = vaddr_pin_pages(a, 1, 0, owner)  # the 2,097,150th
+        assert f.refcount() < 0 and pinapi.folio_maybe_dma_pinned(f)
         before = state(mm)
         with pytest.raises(KernelError, match="overflow") as e:
-            vaddr_pin_pages(a + PAGE_SIZE - PAGE_SIZE, 2, 0, owner)
+            vaddr_pin_pages(a, 1, 0, owner)
         assert e.value.errno == errno.ENOMEM and state(mm) == before
+        with pytest.raises(KernelError, match="overflow"):
+            get_user_pages_remote(mm, a, 1, 0)
         unpin_user_pages(last)
     finally:
         f._refcount -= held
     assert f.refcount() == 1
 
 
+def test_a_1gb_folio_takes_8192_grabs_of_all_its_pages(mm: MM, owner: VaddrPin) -> None:
+    a = mm.mmap(PUD_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_1GB)
+    mm.write(a, b"x")
+    f = folio_at(mm, a)
+    nr = PUD_SIZE // PAGE_SIZE
+    held = 8191 * nr
+    f._refcount += held
+    f._pincount += held
+    try:
+        last = vaddr_pin_pages(a, nr, 0, owner)  # the 8,192nd
+        assert f.refcount() < 0
+        with pytest.raises(KernelError, match="overflow"):
+            vaddr_pin_pages(a, 1, 0, owner)
+        unpin_user_pages(last)
+    finally:
+        f._refcount -= held
+        f._pincount -= held
+
+
 def test_refused_second_page_releases_the_first(mm: MM, owner: VaddrPin) -> None:
     a = touched(mm, 2)
     g = folio_at(mm, a + PAGE_SIZE)
-    g._refcount = REFCOUNT_MAX - 10
+    g._refcount = REFCOUNT_MAX + 1  # reads as -2^31
     try:
         before = state(mm)
         with pytest.raises(KernelError) as e:
@@ -289,9 +313,11 @@ def test_legacy_plain_reference_overflow_is_refused(mm: MM) -> None:
     f = folio_at(mm, a)
     f._refcount = REFCOUNT_MAX
     try:
+        put_page(get_user_pages_remote(mm, a, 1, 0)[0])  # from INT_MAX: taken, reads negative meanwhile
+        f._refcount = REFCOUNT_MAX + 1
         with pytest.raises(KernelError) as e:
             get_user_pages_remote(mm, a, 1, 0)
-        assert e.value.errno == errno.ENOMEM and f.refcount() == REFCOUNT_MAX
+        assert e.value.errno == errno.ENOMEM and f.refcount() == -(2**31)
     finally:
         f._refcount = 1
 
@@ -319,3 +345,27 @@ def test_follow_page_takes_foll_force_as_the_types_do(mm: MM) -> None:
     page = pinapi.follow_page(vma, a, pinapi.FOLL_WRITE | pinapi.FOLL_FORCE)
     assert page is not None
     pinapi.put_page(page)
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, MemoryError, KeyboardInterrupt])
+def test_any_exception_in_the_engine_unwinds_every_grab(mm: MM, monkeypatch: pytest.MonkeyPatch,
+                                                        exc: type[BaseException]) -> None:  # fmt: skip
+    """Not only a KernelError: whatever stops the walk, nothing it grabbed
+    stays grabbed."""
+    a = touched(mm, 4)
+    mm.munmap(a + 2 * PAGE_SIZE, PAGE_SIZE)
+    mm.mmap(PAGE_SIZE, addr=a + 2 * PAGE_SIZE, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+    before = state(mm)
+
+    def fault(*args: object, **kwargs: object) -> None:
+        raise exc("a fault that fails in an unexpected way")
+
+    monkeypatch.setattr(pinapi._mm.gup, "handle_mm_fault", fault)
+    for call in (lambda: vaddr_pin_pages(a, 4, FOLL_WRITE, VaddrPin(mm=mm)),
+                 lambda: vaddr_pin_pages(a, 4, FOLL_WRITE | FOLL_LONGTERM, VaddrPin(mm=mm)),
+                 lambda: get_user_pages_remote(mm, a, 4, 0),
+                 lambda: pinapi.pin_user_pages_fast(a, 4, FOLL_WRITE),  # GUP-fast takes two first
+                 lambda: pinapi.get_user_pages_fast(a, 4, 0)):  # fmt: skip
+        with pytest.raises(exc):
+            call()
+        assert state(mm) == before

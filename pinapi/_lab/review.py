@@ -80,17 +80,16 @@ def shared_page_rates(strategy: PinTracking) -> dict[str, int]:
 
 
 def pin_capacity(strategy: PinTracking, order: int) -> int:
-    """The most pins one folio of *order* takes before the strategy refuses,
-    found by asking it (binary search on one batched grab)."""
+    """The most one-page pins one fresh folio of *order* takes before the
+    strategy refuses one, found by asking it: a binary search on *k* - 1
+    pins in one batched grab followed by one more."""
     folio = alloc_folio(order)
     lo, hi = 0, 1 << 32
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if strategy.try_grab_pins([folio], [mid]):
-            strategy.put_pins([folio], [mid])
-            lo = mid
-        else:
-            hi = mid - 1
+        taken = strategy.try_grab_pins([folio, folio], [mid - 1, 1])
+        strategy.put_pins([folio, folio][:taken], [mid - 1, 1][:taken])
+        lo, hi = (mid, hi) if taken == 2 else (lo, mid - 1)
     folio_put(folio)
     return lo
 

@@ -9,6 +9,7 @@ Imports under ``TYPE_CHECKING`` are forward declarations (a C header's
     errors          KernelError (-errno), KernelBug (BUG), the WARN()s
     page_alloc      folios, pages, zones, the allocator, vmstat; page_ref helpers
     pin_tracking    how pins are counted: the only pin arithmetic
+    swapfile        the swap device: slots holding swapped-out anonymous pages
     pgtable         page tables: the only code that reads or writes them
     filemap         the page cache (struct address_space)
     mm_types        struct mm_struct and struct vm_area_struct
@@ -16,10 +17,11 @@ Imports under ``TYPE_CHECKING`` are forward declarations (a C header's
     fs              files, inodes; tmpfs, hugetlbfs, ext4, fsdax
     rmap            rmap_walk, folio_expected_refs
     migrate         migrate_folio (FOLL_LONGTERM's)
+    huge_memory     split_folio: a large folio into small ones
     gup             the GUP engine: every entry point; FOLL_GET/FOLL_PIN internal
     page_writeback  writeback, aware of pins
-    vmscan          reclaim, aware of pins
+    vmscan          reclaim and MADV_PAGEOUT, aware of pins
     debug           the debug pin counter (CONFIG_DEBUG_GET_USER_PAGES_REFERENCES)
-    mmap            MM: mmap, munmap, mprotect, madvise, fork, exit, loads and stores
+    mmap            MM: mmap, munmap, mremap, mprotect, madvise, fork, exit, loads and stores
     kthread         current->mm, kthread_use_mm()
 """

@@ -4,7 +4,9 @@
 VMAs, checks their permissions, faults pages in, and grabs each folio once for
 all of its pages in the range (a plain reference for FOLL_GET, a pin through
 the current tracking strategy for FOLL_PIN). ``__gup_longterm_locked`` adds the
-FOLL_LONGTERM rules. It returns what it got, as ``FolioRuns`` (and, for
+FOLL_LONGTERM rules. GUP-fast (``gup_fast_fallback``) is the same walk told
+never to fault: it stops where the slow path would have work to do, and the
+slow path takes the rest. It returns what it got, as ``FolioRuns`` (and, for
 callers that want them, a ``Page`` per base page), plus the error that stopped
 it, so each caller states its own partial-result contract.
 """
@@ -16,31 +18,36 @@ import errno
 from typing import Final
 
 from .errors import KernelError, err
+from .filemap import AddressSpace
+from .fs import Shmem
 from .memory import handle_mm_fault
 from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
-from .pgtable import pmd_end, pte_index
+from .pgtable import PteTable, pmd_end, pte_index
 from .page_alloc import (
-    PAGE_SHIFT, PAGE_SIZE, ZERO_FOLIO, Folio, Page, Zone, folio_put, int_bit_operators, vmstat,
+    PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folio_put, int_bit_operators, vmstat,
 )  # fmt: skip
 from .pin_tracking import tracking, try_get_folios
 
 __all__ = [
     "FOLL", "FOLL_WRITE", "FOLL_FORCE", "FOLL_LONGTERM", "FOLL_GET", "FOLL_PIN",
-    "is_valid_gup_args", "check_range", "get_user_pages_locked", "gup_put_pages",
+    "FOLL_FAST_ONLY", "is_valid_gup_args", "check_range", "get_user_pages_locked", "gup_fast_fallback",
+    "gup_put_pages",
     "FolioRuns", "grab_folios", "put_folios", "grab_folio", "put_folio_refs",
 ]  # fmt: skip
 
 
 @int_bit_operators
 class FOLL(enum.IntFlag):
-    """``gup_flags``. GET and PIN are internal: set by the entry point."""
+    """``gup_flags``. GET, PIN and FAST_ONLY are internal: set by the entry
+    point."""
 
     WRITE = 0x01
     GET = 0x04
     FORCE = 0x10
     LONGTERM = 0x400
     PIN = 0x20000
+    FAST_ONLY = 0x100000
 
 
 FOLL_WRITE: Final = FOLL.WRITE
@@ -48,14 +55,17 @@ FOLL_FORCE: Final = FOLL.FORCE
 FOLL_LONGTERM: Final = FOLL.LONGTERM
 FOLL_GET: Final = FOLL.GET
 FOLL_PIN: Final = FOLL.PIN
+FOLL_FAST_ONLY: Final = FOLL.FAST_ONLY
 _CALLER_FLAGS: Final = FOLL.WRITE | FOLL.FORCE | FOLL.LONGTERM
+_EXCL: Final = int(PG.anon_exclusive)
 
 
 def is_valid_gup_args(gup_flags: int, to_set: FOLL) -> FOLL:
-    """The flags a caller may pass, plus *to_set* (FOLL_GET or FOLL_PIN)."""
-    if gup_flags & (FOLL.PIN | FOLL.GET):
-        raise err(errno.EINVAL, "FOLL_PIN and FOLL_GET are set by GUP itself, never by callers: "
-                                "use vaddr_pin_pages() to pin")  # fmt: skip
+    """The flags a caller may pass, plus *to_set* (FOLL_GET or FOLL_PIN, and
+    FOLL_FAST_ONLY)."""
+    if gup_flags & (FOLL.PIN | FOLL.GET | FOLL.FAST_ONLY):
+        raise err(errno.EINVAL, "FOLL_PIN and FOLL_GET (and FOLL_FAST_ONLY) are set by GUP itself, never "
+                                "by callers: use vaddr_pin_pages() to pin")  # fmt: skip
     if gup_flags & ~_CALLER_FLAGS:
         raise err(errno.EINVAL, f"unknown gup_flags {gup_flags & ~_CALLER_FLAGS:#x}")
     flags = FOLL(gup_flags | to_set)
@@ -188,12 +198,13 @@ def gup_put_pages(pages: list[Page], flags: FOLL, unwind: bool = False) -> None:
     put_folios(folios, refs, flags, unwind)
 
 
-def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
+def _pte_runs(ptes: PteTable, mask: int, bad: int) -> FolioRuns:
     """The folio runs of a slice of a PTE table, up to the first page that is
-    absent or needs a fault (``folio.flags & mask == bad``) first."""
+    absent (or swapped out) or needs a fault (``page_flags(page) & mask ==
+    bad``) first."""
     try:
         folios = [page.folio for page in ptes]  # type: ignore[union-attr]
-    except AttributeError:  # an empty PTE: the walk below stops there
+    except AttributeError:  # an empty or swap PTE: the walk below stops there
         folios = []
     if folios and not any([folio.order or folio.flags & mask == bad for folio in folios]):
         # The common case, at list-comprehension speed: small folios, one run each.
@@ -204,15 +215,15 @@ def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
     prev: Folio | None = None
     nxt = 0
     for page in ptes:
-        if page is None:
+        if type(page) is not Page:
             break
         folio = page.folio
+        if (folio.flags | (_EXCL if folio.ptes_exclusive >> page.index & 1 else 0)) & mask == bad:
+            break  # page_flags(page), inline: PageAnonExclusive() is per page
         if folio is prev and page.index == nxt:
             nr[-1] += 1
             nxt += 1
             continue
-        if folio.flags & mask == bad:
-            break
         prev = folio
         nxt = page.index
         add_folio(folio)
@@ -222,17 +233,47 @@ def _pte_runs(ptes: list[Page | None], mask: int, bad: int) -> FolioRuns:
     return runs
 
 
+class _FastStop(Exception):
+    """GUP-fast reached a page only the slow path can take."""
+
+
+def _fast_refuses(folio: Folio, vma: VMA, flags: FOLL) -> bool:
+    """What GUP-fast leaves to the slow path besides a fault, for a
+    FOLL_LONGTERM pin: a folio outside ZONE_NORMAL (``try_grab_folio_fast()``),
+    fsdax memory (``pte_devmap()``), a page-cache folio other than shmem or
+    hugetlb for a write pin (``gup_fast_folio_allowed()``), and for a read
+    pin a page-cache folio its PTE does not map writable
+    (``gup_must_unshare()`` with no VMA)."""
+    if not flags & FOLL.LONGTERM:
+        return False
+    mapping = folio.mapping
+    if folio.zone is not Zone.NORMAL:
+        return True
+    if not isinstance(mapping, AddressSpace):
+        return False
+    fs = mapping.host.fs
+    if fs.dax:
+        return True
+    if flags & FOLL.WRITE:
+        return not (folio.flags & PG.hugetlb or isinstance(fs, Shmem))
+    mask, bad = vma.fault_condition(True, False)
+    return not (vma.vm_flags & VM.WRITE and folio.flags & mask != bad)
+
+
 def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: list[Page] | None,
-                     ) -> tuple[FolioRuns, KernelError | None]:  # fmt: skip
+                     fast: bool = False) -> tuple[FolioRuns, KernelError | None]:  # fmt: skip
     """Grab ``[start, end)``, one atomic update per folio run. Returns the
     runs grabbed, in order, and the error that stopped the walk early (None
     when complete). *pages*, if given, gets the ``Page`` of every base page
-    grabbed; without it a huge folio never becomes ``Page`` objects."""
+    grabbed; without it a huge folio never becomes ``Page`` objects. *fast*:
+    GUP-fast, which never faults and stops, with no error, at the first page
+    it cannot take as mapped (no permission without FOLL_FORCE, a fault
+    needed, ``_fast_refuses``)."""
     runs = FolioRuns()
     huge = FolioRuns()  # PMD-mapped runs walked, grabbed together before anything else
     add_folio, add_first, add_nr = huge.folios.append, huge.first.append, huge.nr.append
 
-    def take(found: FolioRuns, ptes: list[Page | None] | None) -> int:
+    def take(found: FolioRuns, ptes: PteTable | None) -> int:
         """Grab *found*, record what was grabbed and return how many pages;
         ENOMEM at a refusal. *ptes*: the PTE slice *found* came from."""
         done = grab_folios(found.folios, found.nr, flags)
@@ -244,23 +285,35 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
             for folio, first, nr in zip(found.folios[:done], found.first, found.nr):
                 pages.extend([Page(folio, i) for i in range(first, first + nr)])
         if done < len(found):
-            raise err(errno.ENOMEM, f"_refcount of {found.folios[done]!r} would overflow")
+            raise err(errno.ENOMEM, f"_refcount of {found.folios[done]!r} reads <= 0: it has overflowed")
         return taken
+
+    def fault(vma: VMA, addr: int) -> None:
+        if fast:
+            raise _FastStop
+        handle_mm_fault(mm, vma, addr, write, unshare)
 
     write = bool(flags & FOLL.WRITE)
     unshare = bool(flags & FOLL.PIN) and not write
-    end, error = _check_vmas(mm, start, end, flags)
+    longterm = bool(flags & FOLL.LONGTERM)
+    end, error = _check_vmas(mm, start, end, flags & ~FOLL.FORCE if fast else flags)
+    if fast:
+        error = None  # the slow path finds it again and says why
     pt = mm.pgtable
     addr = start
     try:
         while addr < end:
             vma = mm.find_vma(addr)
             assert vma is not None
-            mask, bad = vma.fault_condition(write, unshare)
+            mask, bad = vma.fault_condition(write, unshare, longterm)
             stop = min(end, vma.vm_end)
             while addr < stop:
                 entry = pt.pmd(addr)
                 if type(entry) is Folio and entry.flags & mask != bad:
+                    if fast and _fast_refuses(entry, vma, flags):
+                        if huge:
+                            take(huge, None)
+                        raise _FastStop
                     size = PAGE_SIZE << entry.order
                     base = addr & -size
                     nr = (min(stop, base + size) - addr) >> PAGE_SHIFT
@@ -273,18 +326,29 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
                     take(huge, None)
                     huge.clear()
                 if not isinstance(entry, list):  # nothing mapped, or a huge folio to fault first
-                    handle_mm_fault(mm, vma, addr, write, unshare)
+                    fault(vma, addr)
                     continue
                 i0 = pte_index(addr)
                 chunk = entry[i0 : i0 + ((min(stop, pmd_end(addr)) - addr) >> PAGE_SHIFT)]
-                taken = take(_pte_runs(chunk, mask, bad), chunk)
+                found = _pte_runs(chunk, mask, bad)
+                if fast:
+                    refused = next((i for i, f in enumerate(found.folios) if _fast_refuses(f, vma, flags)), None)
+                    if refused is not None:
+                        take(FolioRuns(found.folios[:refused], found.first[:refused], found.nr[:refused]), chunk)
+                        raise _FastStop
+                taken = take(found, chunk)
                 if not taken:
-                    handle_mm_fault(mm, vma, addr, write, unshare)
+                    fault(vma, addr)
                 addr += taken << PAGE_SHIFT
         if huge:
             take(huge, None)
+    except _FastStop:
+        return runs, None
     except KernelError as e:
         return runs, e
+    except BaseException:  # any other failure: nothing grabbed stays grabbed
+        put_folios(runs.folios, runs.nr, flags, unwind=True)
+        raise
     return runs, error
 
 
@@ -307,19 +371,51 @@ def _check_vmas(mm: MMStruct, start: int, end: int, flags: FOLL) -> tuple[int, K
     return end, None
 
 
+def _gup_start(mm: MMStruct, start: int, nr_pages: int, gup_flags: int, to_set: FOLL) -> tuple[FOLL, int]:
+    """What every entry point checks before it walks (raising with nothing
+    grabbed): the flags, the range, the MM. Returns the flags and the end;
+    a pin marks the MM as having pinned (MMF_HAS_PINNED)."""
+    flags = is_valid_gup_args(gup_flags, to_set)
+    end = check_range(start, nr_pages)
+    mm.check_live()
+    if flags & FOLL.PIN:
+        mm.has_pinned = True
+    return flags, end
+
+
 def get_user_pages_locked(mm: MMStruct, start: int, nr_pages: int, gup_flags: int, to_set: FOLL,
                           pages: list[Page] | None = None) -> tuple[FolioRuns, KernelError | None, FOLL]:  # fmt: skip
     """Validate everything that can be validated up front (raising with
     nothing grabbed), then walk; FOLL_LONGTERM goes through
     ``__gup_longterm_locked``. *pages* is filled as ``__get_user_pages``
     fills it."""
-    flags = is_valid_gup_args(gup_flags, to_set)
-    end = check_range(start, nr_pages)
-    mm.check_live()
-    if flags & FOLL.PIN:
-        mm.has_pinned = True
+    flags, end = _gup_start(mm, start, nr_pages, gup_flags, to_set)
     walk = __gup_longterm_locked if flags & FOLL.LONGTERM else __get_user_pages
     runs, error = walk(mm, start, end, flags, pages)
+    return runs, error, flags
+
+
+def gup_fast_fallback(mm: MMStruct, start: int, nr_pages: int, gup_flags: int, to_set: FOLL,
+                      pages: list[Page] | None = None) -> tuple[FolioRuns, KernelError | None, FOLL]:  # fmt: skip
+    """``gup_fast_fallback()``: GUP-fast from *start* (no mmap lock, no
+    fault), then the slow path for the rest unless FOLL_FAST_ONLY. Returns
+    what ``get_user_pages_locked`` does: the runs of both, in order, and the
+    error that stopped the slow path; what GUP-fast took stays taken."""
+    flags, end = _gup_start(mm, start, nr_pages, gup_flags, to_set)
+    runs, _ = __get_user_pages(mm, start, end, flags, pages, fast=True)
+    rest = start + (sum(runs.nr) << PAGE_SHIFT)
+    if rest == end or flags & FOLL.FAST_ONLY:
+        return runs, None, flags
+    slow: list[Page] | None = None if pages is None else []
+    walk = __gup_longterm_locked if flags & FOLL.LONGTERM else __get_user_pages
+    try:
+        more, error = walk(mm, rest, end, flags, slow)
+    except BaseException:  # the slow path unwound its own grabs; these are GUP-fast's
+        put_folios(runs.folios, runs.nr, flags, unwind=True)
+        raise
+    runs.extend(more, len(more))
+    if pages is not None and slow is not None:
+        pages += slow
     return runs, error, flags
 
 

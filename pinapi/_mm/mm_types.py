@@ -1,8 +1,8 @@
 """``struct mm_struct`` and ``struct vm_area_struct``: an address space's
 VMAs and page tables, and what its VMAs permit.
 
-Permissions live in the VMA. Write access to a page is expressed by folio state
-rather than a PTE bit: a private mapping may write a folio only while it is
+Permissions live in the VMA. Write access to a page is expressed by page state
+rather than a PTE bit: a private mapping may write a page only while it is
 anon-exclusive (else copy-on-write or reuse), a shared mapping of a
 dirty-tracking filesystem only while the folio is dirty (else ``page_mkwrite``,
 which is what write-protection after writeback amounts to).
@@ -37,6 +37,7 @@ class VM(enum.IntFlag):
     SHARED = 0x8
     PFNMAP = 0x400
     IO = 0x4000
+    DONTCOPY = 0x20000
     HUGETLB = 0x400000
     HUGEPAGE = 0x20000000
     NOHUGEPAGE = 0x40000000
@@ -103,11 +104,15 @@ class VMA:
         pages = (self.vm_file.inode.size + PAGE_SIZE - 1) >> PAGE_SHIFT
         return max(self.vm_start, min(self.vm_end, self.vm_start + ((pages - self.vm_pgoff) << PAGE_SHIFT)))
 
-    def fault_condition(self, write: bool, unshare: bool) -> tuple[int, int]:
+    def fault_condition(self, write: bool, unshare: bool, longterm: bool = False) -> tuple[int, int]:
         """``(mask, bad)``: a present page needs a fault first iff
-        ``folio.flags & mask == bad`` (``bad == -1``: never)."""
+        ``page_flags(page) & mask == bad`` (``bad == -1``: never). *unshare*
+        is a pin without FOLL_WRITE, which must not hold a page the process
+        may later copy away from (``gup_must_unshare()``): in a private
+        mapping a shared anonymous page and, for a *longterm* pin, any page
+        that is not anon-exclusive (the zero page, a page-cache page)."""
         if not self.is_shared:
-            if write:
+            if write or unshare and longterm:
                 return PG.anon_exclusive, 0
             if unshare:
                 return PG.anon | PG.anon_exclusive, PG.anon

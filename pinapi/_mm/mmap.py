@@ -1,4 +1,4 @@
-"""The system calls of an address space: ``mmap``, ``munmap``,
+"""The system calls of an address space: ``mmap``, ``munmap``, ``mremap``,
 ``mprotect``, ``madvise``, ``fork``, ``exit`` and the process's own loads and
 stores, on ``MM``, the ``struct mm_struct`` a process owns.
 """
@@ -15,12 +15,17 @@ from .errors import err
 from .fs import File, shmem_file
 from .memory import access_vm, copy_page_range, zap_page_range
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
-from .page_alloc import HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Page, kernel_lock, page_read, page_write
+from .vmscan import pageout
+from .page_alloc import (
+    HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, Page, kernel_lock, page_read,
+    page_write,
+)  # fmt: skip
 
 __all__ = [
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
     "MAP_SHARED", "MAP_PRIVATE", "MAP_FIXED", "MAP_ANONYMOUS", "MAP_HUGETLB",
-    "MAP_HUGE_2MB", "MAP_HUGE_1GB", "MADV_HUGEPAGE", "MADV_NOHUGEPAGE", "MM", "cgroup",
+    "MAP_HUGE_2MB", "MAP_HUGE_1GB", "MADV_DONTNEED", "MADV_DONTFORK", "MADV_DOFORK", "MADV_HUGEPAGE",
+    "MADV_NOHUGEPAGE", "MADV_PAGEOUT", "MREMAP_MAYMOVE", "MREMAP_FIXED", "MM", "cgroup",
 ]  # fmt: skip
 
 PROT_NONE: Final = 0
@@ -35,8 +40,21 @@ MAP_HUGETLB: Final = 0x40000
 MAP_HUGE_SHIFT: Final = 26
 MAP_HUGE_2MB: Final = 21 << MAP_HUGE_SHIFT
 MAP_HUGE_1GB: Final = 30 << MAP_HUGE_SHIFT
+MADV_DONTNEED: Final = 4
+MADV_DONTFORK: Final = 10
+MADV_DOFORK: Final = 11
 MADV_HUGEPAGE: Final = 14
 MADV_NOHUGEPAGE: Final = 15
+MADV_PAGEOUT: Final = 21
+MREMAP_MAYMOVE: Final = 1
+MREMAP_FIXED: Final = 2
+#: The advices that set (and clear) VMA flags, splitting VMAs to the range.
+_MADV_VM_FLAGS: Final = {
+    MADV_DONTFORK: (VM.DONTCOPY, 0),
+    MADV_DOFORK: (0, VM.DONTCOPY),
+    MADV_HUGEPAGE: (VM.HUGEPAGE, VM.NOHUGEPAGE),
+    MADV_NOHUGEPAGE: (VM.NOHUGEPAGE, VM.HUGEPAGE),
+}
 
 _MMAP_BASE: Final = 0x7F00_0000_0000
 
@@ -100,6 +118,9 @@ class MM(MMStruct):
             kind = flags & (MAP_SHARED | MAP_PRIVATE)
             if kind not in (MAP_SHARED, MAP_PRIVATE):
                 raise err(errno.EINVAL, "exactly one of MAP_SHARED and MAP_PRIVATE")
+            if flags & MAP_HUGETLB and file is not None and not file.inode.fs.folio_order:
+                raise err(errno.EINVAL, f"MAP_HUGETLB of a {file.inode.fs.name} file: only hugetlbfs files "
+                                        "and anonymous memory have huge pages")  # fmt: skip
             huge_order = 0
             if flags & MAP_HUGETLB:
                 huge = flags >> MAP_HUGE_SHIFT & 0x3F
@@ -129,11 +150,11 @@ class MM(MMStruct):
             if flags & MAP_FIXED:
                 if addr % align or addr <= 0 or addr + length > TASK_SIZE:
                     raise err(errno.EINVAL, "MAP_FIXED address unaligned or out of range")
-                self._unmap(addr, addr + length)
+                self._unmap(addr, self._check_range(addr, length))
             else:
                 addr = self._get_unmapped_area(length, max(align, PMD_SIZE))
-            vma = VMA(self, addr, addr + length, vm | vm_flags, file,
-                      offset >> PAGE_SHIFT, huge_order)  # fmt: skip
+            pgoff = offset >> PAGE_SHIFT if file is not None else addr >> PAGE_SHIFT  # anon: for the rmap
+            vma = VMA(self, addr, addr + length, vm | vm_flags, file, pgoff, huge_order)
             if huge_order:
                 vma.vm_flags |= VM.HUGETLB
             self._insert_vma(vma)
@@ -160,11 +181,32 @@ class MM(MMStruct):
             vma.vm_file.inode.iput()
 
     def _split_vma(self, vma: VMA, addr: int) -> None:
-        """Split *vma* at *addr* (strictly inside it)."""
+        """Split *vma* at *addr* (strictly inside it). A THP the new boundary
+        cuts through is mapped by PTEs first (``vma_adjust_trans_huge()``)."""
+        entry = self.pgtable.pmd(addr)
+        if type(entry) is Folio and addr % PMD_SIZE:
+            self.pgtable.split_huge_pmd(addr, entry)
         tail = VMA(self, addr, vma.vm_end, vma.vm_flags, vma.vm_file,
                    vma.linear_index(addr), vma.huge_order)  # fmt: skip
         vma.vm_end = addr  # its place in the sorted list stays right
         self._insert_vma(tail)
+
+    def _merge_vmas(self, addr: int, end: int) -> None:
+        """``vma_modify()``'s merge: after a change of flags in ``[addr,
+        end)``, join each VMA there with a neighbour it now continues (same
+        flags and file, contiguous offset; never VM_IO or VM_PFNMAP)."""
+        i = max(0, bisect.bisect_right(self.vmas, addr, key=lambda v: v.vm_start) - 2)
+        while i + 1 < len(self.vmas) and self.vmas[i].vm_start <= end:
+            prev, nxt = self.vmas[i], self.vmas[i + 1]
+            if (prev.vm_end == nxt.vm_start and prev.vm_flags == nxt.vm_flags
+                    and not prev.vm_flags & (VM.IO | VM.PFNMAP) and prev.vm_file is nxt.vm_file
+                    and prev.huge_order == nxt.huge_order and prev.linear_index(prev.vm_end) == nxt.vm_pgoff):  # fmt: skip
+                prev.vm_end = nxt.vm_end
+                self.vmas.pop(i + 1)
+                if nxt.vm_file is not None:
+                    nxt.vm_file.inode.mapping.i_mmap.discard(nxt)
+                continue
+            i += 1
 
     def _check_range(self, addr: int, length: int) -> int:
         if addr % PAGE_SIZE or length <= 0:
@@ -175,7 +217,7 @@ class MM(MMStruct):
         for vma in self.vmas_in(addr, end):
             align = PAGE_SIZE << vma.huge_order
             if vma.huge_order and (max(addr, vma.vm_start) % align or min(end, vma.vm_end) % align):
-                raise err(errno.EINVAL, "hugetlb ranges must be huge-page aligned")
+                raise err(errno.EINVAL, "a hugetlb mapping splits only at its huge page size")
         return end
 
     def _vmas_split_to(self, addr: int, end: int) -> list[VMA]:
@@ -199,6 +241,68 @@ class MM(MMStruct):
             zap_page_range(self, vma.vm_start, vma.vm_end)
             self._remove_vma(vma)
 
+    def mremap(self, old_addr: int, old_size: int, new_size: int, flags: int = 0, new_addr: int = 0) -> int:
+        """``mremap(2)`` of a range inside one VMA: shrink it in place, grow
+        it in place if the space after it is free, else (MREMAP_MAYMOVE) move
+        it, to *new_addr* with MREMAP_FIXED. A move takes the page-table
+        entries along: folios, their pins and swap slots stay as they are.
+        Returns the new address. Errors change nothing: EINVAL for bad
+        flags, an unaligned address, a zero size, overlapping ranges, or a
+        hugetlb range not aligned to its page size or growing; EFAULT if no
+        one VMA holds the old range or a VM_PFNMAP one would grow; ENOMEM if
+        it cannot grow in place and may not move."""
+        with kernel_lock:
+            self.check_live()
+            if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED) or flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
+                raise err(errno.EINVAL, "mremap flags: MREMAP_MAYMOVE, and MREMAP_FIXED only with it")
+            if old_addr % PAGE_SIZE or old_size <= 0 or new_size <= 0:
+                raise err(errno.EINVAL, "mremap needs a page-aligned address and sizes above zero")
+            vma = self.find_vma(old_addr)
+            if vma is None:
+                raise err(errno.EFAULT, f"no VMA maps {old_addr:#x}")
+            align = PAGE_SIZE << vma.huge_order
+            old_len, new_len = (-(-n // align) * align for n in (old_size, new_size))
+            if vma.huge_order and (old_addr % align or new_addr % align or new_len > old_len):
+                raise err(errno.EINVAL, "a hugetlb mapping moves at its huge page size and never grows")
+            if old_addr + old_len > vma.vm_end:
+                raise err(errno.EFAULT, "mremap's old range must lie in one VMA")
+            if flags & MREMAP_FIXED:
+                if new_addr % PAGE_SIZE or new_addr <= 0 or new_addr + new_len > TASK_SIZE:
+                    raise err(errno.EINVAL, "MREMAP_FIXED address unaligned or out of range")
+                if old_addr < new_addr + new_len and new_addr < old_addr + old_len:
+                    raise err(errno.EINVAL, "mremap's old and new ranges overlap")
+                self._check_range(new_addr, new_len)
+                if old_len > new_len:
+                    self._unmap(old_addr + new_len, self._check_range(old_addr + new_len, old_len - new_len))
+                self._unmap(new_addr, new_addr + new_len)
+                vma = self.find_vma(old_addr)
+                assert vma is not None
+                return self._move(vma, old_addr, min(old_len, new_len), new_addr, new_len)
+            if new_len <= old_len:
+                if new_len < old_len:
+                    self._unmap(old_addr + new_len, self._check_range(old_addr + new_len, old_len - new_len))
+                return old_addr
+            if vma.vm_flags & VM.PFNMAP:
+                raise err(errno.EFAULT, "a VM_PFNMAP mapping cannot grow")
+            end = old_addr + new_len
+            if old_addr + old_len == vma.vm_end and end <= TASK_SIZE and not self.vmas_in(vma.vm_end, end):
+                vma.vm_end = end
+                return old_addr
+            if not flags & MREMAP_MAYMOVE:
+                raise err(errno.ENOMEM, "mremap cannot grow the mapping in place and may not move it")
+            return self._move(vma, old_addr, old_len, self._get_unmapped_area(new_len, max(align, PMD_SIZE)), new_len)
+
+    def _move(self, vma: VMA, old_addr: int, length: int, new_addr: int, new_len: int) -> int:
+        """``move_vma()``: a VMA of *new_len* at *new_addr* continuing *vma*
+        from *old_addr* takes its first *length* bytes of entries; the old
+        range is unmapped."""
+        self._insert_vma(VMA(self, new_addr, new_addr + new_len, vma.vm_flags, vma.vm_file,
+                             vma.linear_index(old_addr), vma.huge_order))  # fmt: skip
+        self._vmas_split_to(old_addr, old_addr + length)  # a THP cut at either end is split here
+        self.pgtable.move_range(old_addr, new_addr, length)
+        self._unmap(old_addr, old_addr + length)
+        return new_addr
+
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """``mprotect(2)``; every page of the range must be mapped."""
         with kernel_lock:
@@ -210,17 +314,36 @@ class MM(MMStruct):
                 raise err(errno.ENOMEM, "mprotect range is not fully mapped")
             for vma in self._vmas_split_to(addr, end):
                 vma.vm_flags = vma.vm_flags & ~(VM.READ | VM.WRITE | VM.EXEC) | vm
+            self._merge_vmas(addr, end)
 
     def madvise(self, addr: int, length: int, advice: int) -> None:
-        """``madvise(2)``: MADV_HUGEPAGE / MADV_NOHUGEPAGE."""
+        """``madvise(2)``: MADV_HUGEPAGE / MADV_NOHUGEPAGE; MADV_DONTFORK /
+        MADV_DOFORK (VM_DONTCOPY: a child has nothing there); MADV_DONTNEED
+        (zap: the next touch faults zeroes or the file's data in);
+        MADV_PAGEOUT (``vmscan.pageout``: unpinned anonymous folios go to
+        swap). EINVAL, nothing changed, for MADV_DOFORK of VM_IO, MADV_DONTNEED
+        of VM_PFNMAP, MADV_PAGEOUT of VM_PFNMAP or hugetlb."""
         with kernel_lock:
             self.check_live()
             end = self._check_range(addr, length)
-            if advice not in (MADV_HUGEPAGE, MADV_NOHUGEPAGE):
+            if advice not in (*_MADV_VM_FLAGS, MADV_DONTNEED, MADV_PAGEOUT):
                 raise err(errno.EINVAL, f"unsupported madvise advice {advice}")
-            for vma in self._vmas_split_to(addr, end):
-                vma.vm_flags &= ~(VM.HUGEPAGE | VM.NOHUGEPAGE)
-                vma.vm_flags |= VM.HUGEPAGE if advice == MADV_HUGEPAGE else VM.NOHUGEPAGE
+            refused = {MADV_DOFORK: VM.IO, MADV_DONTNEED: VM.PFNMAP, MADV_PAGEOUT: VM.PFNMAP | VM.HUGETLB}
+            for vma in self.vmas_in(addr, end):
+                if vma.vm_flags & refused.get(advice, 0):
+                    raise err(errno.EINVAL, f"madvise advice {advice} does not apply to {vma!r}")
+            if advice in _MADV_VM_FLAGS:
+                add, remove = _MADV_VM_FLAGS[advice]
+                for vma in self._vmas_split_to(addr, end):
+                    vma.vm_flags = vma.vm_flags & ~remove | add
+                self._merge_vmas(addr, end)
+                return
+            for vma in self.vmas_in(addr, end):
+                lo, hi = max(addr, vma.vm_start), min(end, vma.vm_end)
+                if advice == MADV_DONTNEED:
+                    zap_page_range(self, lo, hi)
+                else:
+                    pageout(self, lo, hi)
 
     def exit(self) -> None:
         """``exit_mmap()``: drop every mapping. A device's pins are not the
@@ -235,11 +358,12 @@ class MM(MMStruct):
             self.dead = True
 
     def fork(self, name: str = "") -> MM:
-        """``fork()``: a child with a copy of every VMA, in the parent's
-        ``AnonVma``. Shared mappings and page-cache pages are shared; an
-        anonymous page the parent may have pinned (``page_needs_cow_for_dma``)
-        is copied for the child at once; other anonymous pages become
-        copy-on-write shared (no longer anon-exclusive on either side)."""
+        """``fork()``: a child with a copy of every VMA but VM_DONTCOPY ones,
+        in the parent's ``AnonVma``. Shared mappings and page-cache pages are
+        shared; an exclusive anonymous page the parent may have pinned
+        (``folio_needs_cow_for_dma()``) is copied for the child at once; other
+        anonymous pages become copy-on-write shared (no longer anon-exclusive
+        on either side)."""
         with kernel_lock:
             self.check_live()
             child = MM(name or f"{self.name}-child")
@@ -247,6 +371,8 @@ class MM(MMStruct):
             self.anon_vma.mms.append(child)
             child._next_addr = self._next_addr
             for vma in self.vmas:
+                if vma.vm_flags & VM.DONTCOPY:  # MADV_DONTFORK: not in the child at all
+                    continue
                 child._insert_vma(VMA(child, vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_file,
                                       vma.vm_pgoff, vma.huge_order))  # fmt: skip
                 copy_page_range(self, child, vma)

@@ -32,11 +32,15 @@ __all__ = [
     "Page",
     "page_read",
     "page_write",
+    "page_flags",
+    "page_anon_exclusive",
+    "set_page_anon_exclusive",
     "ZERO_FOLIO",
     "VmStat",
     "vmstat",
     "alloc_folio",
     "alloc_zone",
+    "split_off",
     "folio_get",
     "folio_put",
     "kernel_lock",
@@ -50,7 +54,9 @@ HPAGE_PUD_ORDER: Final = 18  # 1 GiB hugetlb page
 PMD_SIZE: Final = PAGE_SIZE << HPAGE_PMD_ORDER
 PUD_SIZE: Final = PAGE_SIZE << HPAGE_PUD_ORDER
 GUP_PIN_COUNTING_BIAS: Final = 1 << 10
-REFCOUNT_MAX: Final = (1 << 31) - 1  # _refcount is a 32-bit atomic_t
+#: _refcount is a 32-bit atomic_t: ``Folio._refcount`` holds it unsigned, so
+#: a count past INT_MAX reads negative in ``refcount()``.
+REFCOUNT_MAX: Final = (1 << 31) - 1
 
 #: Atomic operations and the mmap lock are modelled by one lock: every public
 #: entry point holds it, so counts stay exact under threads.
@@ -84,7 +90,11 @@ def int_bit_operators(cls: type[_F]) -> type[_F]:
 class PG(enum.IntFlag):
     """Folio flags that matter to pinning. ``anon`` stands for the
     PAGE_MAPPING_ANON bit of ``->mapping``; ``private`` means buffers are
-    attached; ``dma_pinned`` is the page-flag tracking strategy's bit."""
+    attached; ``dma_pinned`` is the page-flag tracking strategy's bit.
+    ``anon_exclusive`` is PageAnonExclusive(), a flag of each page: in
+    ``flags`` for a small folio and for the head page of a folio mapped by a
+    PMD, in ``Folio.ptes_exclusive`` for the pages of a large folio mapped by
+    PTEs (``page_flags`` reads either)."""
 
     locked = 1 << 0
     dirty = 1 << 1
@@ -112,6 +122,8 @@ class VmStat:
         "thp_fault_alloc",
         "cow_fault",
         "pgmigrate_success",
+        "pswpin",
+        "pswpout",
     )
 
     nr_foll_pin_acquired: int
@@ -123,6 +135,8 @@ class VmStat:
     thp_fault_alloc: int
     cow_fault: int
     pgmigrate_success: int
+    pswpin: int
+    pswpout: int
 
     def __init__(self) -> None:
         for name in self.__slots__:
@@ -151,6 +165,7 @@ class Folio:
         "pfn",
         "mapping",
         "index",
+        "ptes_exclusive",
         "_data",
     )  # no __weakref__: nothing holds folios weakly, and a folio costs bytes per touched page
 
@@ -163,6 +178,7 @@ class Folio:
     pfn: int
     mapping: object | None  # an AddressSpace for page-cache folios
     index: int  # offset in the file, in pages
+    ptes_exclusive: int  # bit i: PageAnonExclusive() of page i of a PTE-mapped large folio
     _data: bytearray | dict[int, bytearray] | None
 
     def __init__(self, order: int, zone: Zone, pfn: int) -> None:
@@ -175,6 +191,7 @@ class Folio:
         self.pfn = pfn
         self.mapping = None
         self.index = 0
+        self.ptes_exclusive = 0
         self._data = None
 
     def __repr__(self) -> str:
@@ -192,8 +209,9 @@ class Folio:
         return PAGE_SIZE << self.order
 
     def refcount(self) -> int:
-        """``folio_ref_count()``."""
-        return self._refcount
+        """``folio_ref_count()``: signed, negative past INT_MAX."""
+        count = self._refcount
+        return count - (1 << 32) if count > REFCOUNT_MAX else count
 
     def pincount(self) -> int:
         """``_pincount`` of a large folio (always 0 for an order-0 folio)."""
@@ -205,21 +223,46 @@ class Folio:
 
     # Count updates: the page_ref.h helpers, the only writers of the counts.
     def try_ref_add(self, nr: int) -> bool:
-        """``folio_ref_try_add()``: take *nr* references, refused (False,
-        nothing changed) on a freed folio or where the 32-bit count would wrap."""
+        """``try_grab_folio()``'s ``folio_ref_try_add()``: *nr* more references,
+        refused (False, nothing changed) only once ``folio_ref_count()`` reads
+        <= 0 (freed, or already past INT_MAX), so the last grab accepted may
+        take the count past INT_MAX, as the kernel's does."""
         count = self._refcount
-        if count <= 0 or count > REFCOUNT_MAX - nr:
+        if not 0 < count <= REFCOUNT_MAX:
             return False
         self._refcount = count + nr
         return True
 
     def get(self, refs: int = 1) -> None:
-        """``folio_get()``: *refs* more references on a folio the caller holds."""
-        if self._refcount <= 0:
-            raise KernelBug(f"reference taken on a freed folio {self!r}")
-        if self._refcount > REFCOUNT_MAX - refs:
-            raise KernelBug(f"_refcount overflow on {self!r}")
-        self._refcount += refs
+        """``folio_get()``: *refs* more references on a folio the caller holds;
+        its BUG on a count that is zero or close to wrapping to it
+        (``folio_ref_zero_or_close_to_overflow()``)."""
+        count = self._refcount
+        if count == 0 or count + refs + 127 >= 1 << 32:
+            raise KernelBug(f"reference taken on a freed folio, or _refcount about to wrap to 0: {self!r}")
+        self._refcount = count + refs
+
+    def move_mapping_to(self, new: Folio) -> None:
+        """Split: one page-table entry, with the reference it holds, now maps
+        a page of *new* instead of this folio; the caller drops that
+        reference here."""
+        new._refcount += 1
+        new._mapcount += 1
+        self._mapcount -= 1
+
+    def split_off(self, index: int) -> Folio:
+        """The small folio page *index* of this large anonymous folio becomes
+        when it is split: the same pfn, zone and flags (its own
+        PageAnonExclusive()), mapping and index, its bytes moved; no reference
+        yet."""
+        small = Folio(0, self.zone, self.pfn + index)
+        small._refcount = 0
+        small.flags = page_flags(Page(self, index))
+        small.mapping = self.mapping
+        small.index = self.index + index
+        small._data = self._subpage(index, False)
+        vmstat.nr_folios_allocated += 1
+        return small
 
     def put(self, refs: int = 1) -> None:
         """``folio_put()``: drop *refs* references; the folio is freed when
@@ -236,6 +279,7 @@ class Folio:
             self._data = None
             self.mapping = None
             self.flags = 0
+            self.ptes_exclusive = 0
             vmstat.nr_folios_freed += 1
 
     def pin_add(self, nr: int) -> None:
@@ -375,6 +419,33 @@ def page_write(page: Page, offset: int, data: bytes) -> None:
     page.folio.write(page.index * PAGE_SIZE + offset, data)
 
 
+_EXCL: Final = int(PG.anon_exclusive)  # read once: an enum member lookup is slow
+
+
+def page_flags(page: Page) -> int:
+    """The flags of one page: its folio's, with PG.anon_exclusive as
+    PageAnonExclusive() of this page."""
+    folio = page.folio
+    return folio.flags | (_EXCL if folio.ptes_exclusive >> page.index & 1 else 0)
+
+
+def page_anon_exclusive(page: Page) -> bool:
+    """``PageAnonExclusive()`` of a page mapped by a PTE."""
+    return bool(page_flags(page) & _EXCL)
+
+
+def set_page_anon_exclusive(page: Page, exclusive: bool) -> None:
+    """``SetPageAnonExclusive()`` / ``ClearPageAnonExclusive()`` of a page
+    mapped by a PTE (a PMD's head page is ``folio.flags``)."""
+    folio = page.folio
+    if not folio.order:
+        folio.flags = folio.flags | _EXCL if exclusive else folio.flags & ~_EXCL
+    elif exclusive:
+        folio.ptes_exclusive |= 1 << page.index
+    else:
+        folio.ptes_exclusive &= ~(1 << page.index)
+
+
 class _Allocator:
     """Hands out naturally aligned pfns; frees return nothing to reuse, so a
     stale pointer to a freed folio is always detectable."""
@@ -423,6 +494,10 @@ def alloc_zone(zone: Zone) -> AbstractContextManager[Zone]:
     """Context manager: user pages faulted in meanwhile come from *zone*
     (think movablecore= or a CMA area)."""
     return model_setting(_allocator, "zone", zone)
+
+
+#: ``folio_split()``'s small folio for page *index* of a large one.
+split_off: Final = Folio.split_off
 
 
 _PG_RESERVED: Final = int(PG.reserved)  # an enum member lookup costs more than folio_put

@@ -2,10 +2,11 @@
 
 Two levels, keyed as the kernel keys them: the PMD table maps
 ``addr >> PMD_SHIFT`` to either a PTE table (``PTRS_PER_PTE`` slots of
-``Page | None``) or a huge ``Folio`` mapped by the PMD (a 1 GiB hugetlb folio
-fills ``PTRS_PER_PTE`` consecutive PMD slots). Every entry holds one folio
-reference and one ``_mapcount``; the zero page is mapped without either.
-Callers hand in (``set_*``) or get back (``clear_*``) that reference.
+``Page | SwapEntry | None``) or a huge ``Folio`` mapped by the PMD (a 1 GiB
+hugetlb folio fills ``PTRS_PER_PTE`` consecutive PMD slots). Every present
+entry holds one folio reference and one ``_mapcount``; the zero page is
+mapped without either. Callers hand in (``set_*``) or get back (``clear_*``)
+that reference. A swap entry (not present) holds one swap count.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Final
 
-from .page_alloc import HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, ZERO_FOLIO, Folio, Page, folio_get, folio_put
+from .page_alloc import HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, PMD_SIZE, ZERO_FOLIO, Folio, Page, folio_get, folio_put
+from .swapfile import SwapEntry, swap_free
 
 __all__ = ["PMD_SHIFT", "PTRS_PER_PTE", "PteTable", "PmdEntry", "PageTable", "pte_index", "pmd_end"]
 
 PMD_SHIFT: Final = PAGE_SHIFT + HPAGE_PMD_ORDER
 PTRS_PER_PTE: Final = 1 << HPAGE_PMD_ORDER
 
-PteTable = list[Page | None]
+PteTable = list[Page | SwapEntry | None]
 PmdEntry = Folio | PteTable | None
 
 
@@ -64,10 +66,25 @@ class PageTable:
         if type(entry) is Folio:
             return Page(entry, (addr & (entry.size - 1)) >> PAGE_SHIFT)
         assert isinstance(entry, list)
-        return entry[pte_index(addr)]
+        page = entry[pte_index(addr)]
+        return page if type(page) is Page else None
+
+    def swap_entry(self, addr: int) -> SwapEntry | None:
+        """The swap entry the PTE at *addr* holds, or None."""
+        table = self._pmds.get(addr >> PMD_SHIFT)
+        entry = table[pte_index(addr)] if type(table) is list else None
+        return entry if type(entry) is SwapEntry else None
+
+    def set_swap_pte(self, addr: int, entry: SwapEntry) -> None:
+        """Make the PTE at *addr* hold *entry*; the caller hands over one swap
+        count. A page mapped there is unmapped and its reference dropped
+        (``try_to_unmap_one()`` for swap)."""
+        self.zap_pte_range(addr, addr + PAGE_SIZE)
+        self.pte_table(addr)[pte_index(addr)] = entry
 
     def pte_table(self, addr: int) -> PteTable:
-        """``pte_alloc()``: the PTE table covering *addr*, made if absent."""
+        """``pte_alloc()``: the PTE table covering *addr*, made if absent.
+        Only this module writes its slots."""
         idx = addr >> PMD_SHIFT
         table = self._pmds.get(idx)
         if table is None:
@@ -94,6 +111,10 @@ class PageTable:
             if page is None:
                 continue
             table[i] = None
+            if type(page) is SwapEntry:
+                swap_free(page)
+                continue
+            assert type(page) is Page
             folio = page.folio
             if folio is not ZERO_FOLIO:
                 folio.mapcount_add(-1)
@@ -121,12 +142,16 @@ class PageTable:
 
     def split_huge_pmd(self, addr: int, folio: Folio) -> None:
         """``split_huge_pmd()``: map a PMD-mapped THP by ``PTRS_PER_PTE`` PTEs
-        instead; the folio stays large, each PTE holds a reference."""
+        instead; the folio stays large, each PTE holds a reference, and each
+        page is PageAnonExclusive() if the head page was."""
         idx = addr >> PMD_SHIFT
         del self._pmds[idx]
         self._pmds[idx] = [Page(folio, i) for i in range(PTRS_PER_PTE)]
         folio.mapcount_add(PTRS_PER_PTE - 1)
         folio_get(folio, PTRS_PER_PTE - 1)
+        if folio.flags & PG.anon_exclusive:
+            folio.flags &= ~PG.anon_exclusive
+            folio.ptes_exclusive = (1 << PTRS_PER_PTE) - 1
 
     def replace(self, addr: int, old: Folio, new: Folio) -> None:
         """``remove_migration_pte()``: the entry mapping *old* at *addr* (its
@@ -138,8 +163,41 @@ class PageTable:
             return
         assert isinstance(entry, list)
         page = entry[pte_index(addr)]
-        assert page is not None and page.folio is old
+        assert type(page) is Page and page.folio is old
         entry[pte_index(addr)] = Page(new, page.index)
+
+    def move_range(self, old: int, new: int, length: int) -> None:
+        """``move_page_tables()``: the entries of ``[old, old + length)`` move
+        to *new*, their references, mapcounts and swap counts with them. A
+        huge entry moves whole where it lies wholly inside and both
+        addresses are aligned to it; a THP that does not is split first."""
+        done = 0
+        while done < length:
+            src, dst = old + done, new + done
+            entry = self._pmds.get(src >> PMD_SHIFT)
+            if type(entry) is Folio:
+                size = entry.size
+                if not (src | dst) & (size - 1) and done + size <= length:
+                    for i in range(0, size, PMD_SIZE):
+                        assert (dst + i) >> PMD_SHIFT not in self._pmds
+                        self._pmds[(dst + i) >> PMD_SHIFT] = self._pmds.pop((src + i) >> PMD_SHIFT)
+                    done += size
+                    continue
+                self.split_huge_pmd(src, entry)
+            table = self._pmds.get(src >> PMD_SHIFT)
+            if isinstance(table, list) and table[pte_index(src)] is not None:
+                self.pte_table(dst)[pte_index(dst)] = table[pte_index(src)]
+                table[pte_index(src)] = None
+                if not any(table):
+                    del self._pmds[src >> PMD_SHIFT]
+            done += PAGE_SIZE
+
+    def remap_pte(self, addr: int, page: Page) -> None:
+        """The PTE at *addr* maps *page* instead; the caller moves the
+        reference and the mapcount."""
+        table = self._pmds[addr >> PMD_SHIFT]
+        assert isinstance(table, list) and type(table[pte_index(addr)]) is Page
+        table[pte_index(addr)] = page
 
     def is_huge(self, addr: int) -> bool:
         """A PMD maps *addr*."""
@@ -156,7 +214,7 @@ class PageTable:
             else:
                 assert isinstance(entry, list)
                 for i, page in enumerate(entry):
-                    if page is not None:
+                    if type(page) is Page:
                         yield (idx << PMD_SHIFT) + (i << PAGE_SHIFT), page
 
     def entries(self) -> Iterator[tuple[int, Folio | Page]]:
@@ -172,5 +230,5 @@ class PageTable:
             else:
                 assert isinstance(entry, list)
                 for i, page in enumerate(entry):
-                    if page is not None:
+                    if type(page) is Page:
                         yield (idx << PMD_SHIFT) + (i << PAGE_SHIFT), page

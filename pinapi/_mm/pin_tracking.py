@@ -30,8 +30,9 @@ __all__ = [
 
 def try_get_folios(folios: list[Folio], refs: list[int]) -> int:
     """``try_get_folio()`` on each folio in turn: *refs[i]* plain references,
-    refused on a freed folio or where the 32-bit count would wrap. Returns how
-    many folios got theirs before a refusal."""
+    refused once ``folio_ref_count()`` reads <= 0 (freed, or wrapped past
+    INT_MAX by an earlier grab). Returns how many folios got theirs before
+    a refusal."""
     done = 0
     for folio, nr in zip(folios, refs):
         if not folio.try_ref_add(nr):
@@ -48,9 +49,10 @@ class PinTracking(ABC):
     @abstractmethod
     def try_grab_pins(self, folios: list[Folio], refs: list[int]) -> int:
         """Pin *refs[i]* pages of ``folios[i]``, one atomic update per folio,
-        in order. Stops at the first folio that is freed or whose count would
-        overflow, leaving it and the rest unchanged; returns how many were
-        pinned."""
+        in order. Stops at the first folio whose ``folio_ref_count()`` reads
+        <= 0 (``try_grab_folio()``: freed, or already wrapped past INT_MAX;
+        the grab that wraps it is taken), leaving it and the rest unchanged;
+        returns how many were pinned."""
 
     @abstractmethod
     def put_pins(self, folios: list[Folio], refs: list[int]) -> None:
@@ -100,7 +102,7 @@ class RefcountBias(PinTracking):
     def maybe_dma_pinned(self, folio: Folio) -> bool:
         if folio.order:
             return folio.pincount() > 0
-        return folio.refcount() >= GUP_PIN_COUNTING_BIAS
+        return folio.refcount() & 0xFFFF_FFFF >= GUP_PIN_COUNTING_BIAS  # (unsigned int)folio_ref_count()
 
     def pin_refs(self, folio: Folio, pins: int) -> int:
         return pins if folio.order else pins * GUP_PIN_COUNTING_BIAS

@@ -40,6 +40,7 @@ from .._mm.mmap import (
     MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MM,
 )  # fmt: skip
 from .._mm.pgtable import PMD_SHIFT, pte_index
+from .._mm.swapfile import SwapEntry
 from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, Page, vmstat
 from .._pin import VaddrPin, folio_maybe_dma_pinned, pin_ledger, unpin_user_pages, vaddr_pin_pages
 
@@ -105,7 +106,7 @@ def _bvec_put(bvecs: Any) -> None:
 
 def _floor_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int) -> Any:
     pmds = mm.pgtable.pmds()
-    held: list[Page | Folio | None] = []
+    held: list[Page | SwapEntry | Folio | None] = []
     count = 0  # the one integer: what a per-page count update would touch
     for addr, nr in calls:
         for a in range(addr, addr + (nr << PAGE_SHIFT), PAGE_SIZE):
@@ -164,7 +165,7 @@ def region_folios(mm: MM, addr: int, size: int) -> list[Folio]:
         if type(entry) is Folio:
             seen[id(entry)] = entry
         elif entry is not None:
-            seen.update((id(page.folio), page.folio) for page in entry if page is not None)
+            seen.update((id(page.folio), page.folio) for page in entry if isinstance(page, Page))
     return list(seen.values())
 
 

@@ -309,7 +309,7 @@ _MATCHERS: Final[list[tuple[re.Pattern[str], Rule]]] = [(re.compile(p, re.S), _R
      rf"|(indexed assignment \(|\"__setitem__\" method not defined on type )\"{_HANDLE}\"", "pin-handle-opaque"),
     (r"\bget_user_pages\b[^\n]*deprecated", "pin-gup-deprecated"),
     (r"FOLL_(PIN|GET)", "pin-foll-internal"),
-    (r"type \"Literal\[[1-9]\d*\]\"[^\n]*GupFlags", "pin-flags-unnamed"),
+    (r"type \"Literal\[[1-9]\d*\]\"[^\n]*(GupFlags|_GupOnly)", "pin-flags-unnamed"),
     (r"type \"PinFlags(\[\w+\])?\"", "pin-longterm-plain"),
     (r"type \"int\"[^\n]*(GupFlags|\"(gup|foll)_flags\")", "pin-flags-untracked"),
     (r"\[(Read|MaybeWrite)\].*(\"(write|for_write)\"|memcpy_to_page)|(\"(write|for_write)\"|memcpy_to_page).*\[(Read|MaybeWrite)\]",
@@ -326,7 +326,7 @@ _MATCHERS: Final[list[tuple[re.Pattern[str], Rule]]] = [(re.compile(p, re.S), _R
      r"|\"Page\" has no attribute \"(read|write)\"|attribute \"(read|write)\" for class \"Page\"", "pin-plain-data"),
     (rf"PinnedPage.*{_RELEASE_PLAIN}|{_RELEASE_PLAIN}.*PinnedPage", "pin-put-page-on-pin"),
     (r"Pinned\w*[^\n]*(expected|declared type) \"[^\"]*\bPage\b", "pin-stored-as-page"),
-    (rf"^(?=.*{_UNPIN})[^\n]*type \"[^\"]*\b(Kernel)?Page\b", "pin-unpin-plain"),
+    (rf"^(?=.*{_UNPIN})[^\n]*type \"[^\"]*\b(Kernel)?Page\b|No overloads for \"{_UNPIN}\"", "pin-unpin-plain"),
 ]]  # fmt: skip
 
 

@@ -29,8 +29,12 @@ __all__ = [
     "KernelBug",
     "KernelError",
     "KernelPage",
+    "MADV_DOFORK",
+    "MADV_DONTFORK",
+    "MADV_DONTNEED",
     "MADV_HUGEPAGE",
     "MADV_NOHUGEPAGE",
+    "MADV_PAGEOUT",
     "MAP_ANONYMOUS",
     "MAP_FIXED",
     "MAP_HUGETLB",
@@ -40,6 +44,8 @@ __all__ = [
     "MAP_SHARED",
     "MM",
     "MaybeWrite",
+    "MREMAP_FIXED",
+    "MREMAP_MAYMOVE",
     "PAGE_SIZE",
     "PMD_SIZE",
     "PROT_EXEC",
@@ -69,11 +75,14 @@ __all__ = [
     "get_page",
     "get_user_bvec",
     "get_user_pages",
+    "get_user_pages_fast",
+    "get_user_pages_fast_only",
     "get_user_pages_remote",
     "kthread_use_mm",
     "memcpy_from_page",
     "memcpy_to_page",
     "page_maybe_dma_pinned",
+    "pin_user_pages_fast",
     "put_page",
     "put_user_bvec",
     "release_pages",
@@ -108,8 +117,14 @@ MAP_ANONYMOUS: Final = 32
 MAP_HUGETLB: Final = 262144
 MAP_HUGE_2MB: Final = 1409286144
 MAP_HUGE_1GB: Final = 2013265920
+MADV_DONTNEED: Final = 4
+MADV_DONTFORK: Final = 10
+MADV_DOFORK: Final = 11
 MADV_HUGEPAGE: Final = 14
 MADV_NOHUGEPAGE: Final = 15
+MADV_PAGEOUT: Final = 21
+MREMAP_MAYMOVE: Final = 1
+MREMAP_FIXED: Final = 2
 
 # -- errors -------------------------------------------------------------------
 class KernelError(OSError):
@@ -243,6 +258,8 @@ class MM:
              offset: int = 0, addr: int = 0, vm_flags: int = 0) -> int:
         """Map *length* bytes; returns the address."""
     def munmap(self, addr: int, length: int) -> None: ...
+    def mremap(self, old_addr: int, old_size: int, new_size: int, flags: int = 0, new_addr: int = 0) -> int:
+        """Resize or move a range of one VMA; pins and data move with it."""
     def mprotect(self, addr: int, length: int, prot: int) -> None: ...
     def madvise(self, addr: int, length: int, advice: int) -> None: ...
     def find_vma(self, addr: int) -> VMA | None: ...
@@ -370,6 +387,16 @@ def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: GupFlags[Read] | PinFla
 @overload
 def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedPages[MaybeWrite]: ...
 
+@overload
+def pin_user_pages_fast(start: int, nr_pages: int,  # type: ignore[overload-overlap]
+                        gup_flags: GupFlags[Write] | PinFlags[Write]) -> PinnedPages[Write]:
+    """GUP-fast, then the slow path: pins up to *nr_pages* of the current MM; a short result is the caller's."""
+@overload
+def pin_user_pages_fast(start: int, nr_pages: int,  # type: ignore[overload-overlap]
+                        gup_flags: GupFlags[Read] | PinFlags[Read] | Literal[0]) -> PinnedPages[Read]: ...
+@overload
+def pin_user_pages_fast(start: int, nr_pages: int, gup_flags: int) -> PinnedPages[MaybeWrite]: ...
+
 def unpin_user_page(page: PinnedPage[Permission]) -> None:
     """Release one pin; a plain Page is released with put_page() instead."""
 
@@ -487,6 +514,12 @@ def get_user_pages(start: int, nr_pages: int, gup_flags: _GupOnly) -> list[Page]
 
 def get_user_pages_remote(mm: MM, start: int, nr_pages: int, gup_flags: _GupOnly) -> list[Page]:
     """Plain references; a short list is a partial result the caller must put_page()."""
+
+def get_user_pages_fast(start: int, nr_pages: int, gup_flags: _GupOnly) -> list[Page]:
+    """Plain references on the current MM, GUP-fast first; a short list is the caller's to put_page()."""
+
+def get_user_pages_fast_only(start: int, nr_pages: int, gup_flags: _GupOnly) -> list[Page]:
+    """GUP-fast alone: never faults; what it took without the slow path, maybe nothing."""
 
 def follow_page(vma: VMA, address: int, foll_flags: _GupOnly = 0) -> Page | None:
     """The page at *address* with a plain reference, or None; never faults."""
