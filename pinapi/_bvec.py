@@ -20,9 +20,10 @@ from typing import final
 
 from ._handle import HandleSequence, NoPublicConstructor
 from ._mm.debug import debug
-from ._mm.errors import KernelBug, err
+from ._mm.errors import err
 from ._mm.gup import FolioRuns, put_folios
 from ._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, Folio, kernel_lock
+from ._mm.validate import entry_point, span
 from ._pin import PinRecord, VaddrPin, ledger, folios_mark_dirty_lock, pin_user_range, require_write_pin
 
 __all__ = ["BvecSegment", "PinnedBvec", "get_user_bvec", "put_user_bvec"]
@@ -40,6 +41,7 @@ class BvecSegment(metaclass=NoPublicConstructor):
     _i: int
 
     _factory = "segments come from get_user_bvec()"
+    _kind = "a segment of a PinnedBvec, which only put_user_bvec() releases, whole"
 
     def __init__(self, bvec: PinnedBvec, i: int) -> None:
         self._bvec = bvec
@@ -83,10 +85,10 @@ class BvecSegment(metaclass=NoPublicConstructor):
 
     def _span(self, offset: int, length: int) -> tuple[Folio, int]:
         folio, start, seg_len = self._live()
-        if offset < 0 or length < 0 or offset + length > seg_len:
-            raise KernelBug(f"access [{offset}, {offset + length}) outside a {seg_len}-byte segment")
+        span(offset, length, seg_len, "the segment")
         return folio, start + offset
 
+    @entry_point
     def read(self, offset: int = 0, length: int | None = None) -> bytes:
         """The device (or CPU) reads the segment's data: *length* bytes from
         *offset* within it (default: to its end)."""
@@ -96,6 +98,7 @@ class BvecSegment(metaclass=NoPublicConstructor):
             folio, pos = self._span(offset, length)
             return folio.read(pos, length)
 
+    @entry_point
     def write(self, offset: int, data: bytes) -> None:
         """The device (or CPU) writes *data* at *offset* within the segment.
         Only a bvec pinned with FOLL_WRITE may be written: a read pin may be
@@ -121,6 +124,7 @@ class PinnedBvec(HandleSequence[BvecSegment], metaclass=NoPublicConstructor):
     _pinned: bool
 
     _factory = "bvecs come from get_user_bvec()"
+    _kind = "the pins of one get_user_bvec() call, which only put_user_bvec() releases"
 
     def __init__(self, runs: FolioRuns, offset: int, length: int, record: PinRecord) -> None:
         self._runs = runs
@@ -177,6 +181,7 @@ class PinnedBvec(HandleSequence[BvecSegment], metaclass=NoPublicConstructor):
         return self._record.owner
 
 
+@entry_point
 def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedBvec:
     """Pin the *length* bytes at *addr* for *vaddr_pin*, all or nothing, as
     bio_vec segments: one per physically contiguous run within a folio, one
@@ -191,13 +196,11 @@ def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -
         return PinnedBvec._create(record.runs, offset, length, record)
 
 
+@entry_point
 def put_user_bvec(bvec: PinnedBvec, make_dirty: bool) -> None:
     """Release every pin of *bvec* at once, one atomic update per folio run.
     With *make_dirty*, first lock, dirty and unlock each folio not already
     dirty, as ``unpin_user_pages_dirty_lock()`` does. Exactly once."""
-    if type(bvec) is not PinnedBvec:
-        raise TypeError(f"put_user_bvec() expects a PinnedBvec, got {type(bvec).__name__}: "
-                        "pins from vaddr_pin_pages() are released with unpin_user_pages()")  # fmt: skip
     with kernel_lock:
         if not bvec._pinned:
             raise err(errno.EINVAL, f"{bvec!r} was already released: a pin releases exactly once")

@@ -8,6 +8,8 @@ from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar, overload
 
+from ._mm.validate import Unique
+
 __all__ = ["NoPublicConstructor", "HandleSequence"]
 
 _T = TypeVar("_T")
@@ -17,9 +19,15 @@ _H = TypeVar("_H", covariant=True)
 class NoPublicConstructor(ABCMeta):
     """Metaclass of the handles (pins, bvecs, kernel pages, sg tables):
     calling the class is a TypeError that names the factory (the class's
-    ``_factory``); the factory builds one with ``cls._create(...)``."""
+    ``_factory``); the factory builds one with ``cls._create(...)``. Every
+    handle is ``Unique``: copying or pickling one is a TypeError."""
 
     _factory: str
+
+    def __new__(mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> Any:
+        if not any(issubclass(b, Unique) for b in bases):
+            bases = (*bases, Unique)
+        return super().__new__(mcls, name, bases, namespace, **kwargs)
 
     def __call__(cls, *args: object, **kwargs: object) -> Any:
         raise TypeError(f"{cls.__name__} has no public constructor: {cls._factory}")

@@ -21,6 +21,7 @@ from ._mm.errors import err
 from ._handle import NoPublicConstructor
 from ._highmem import KernelPage
 from ._mm.page_alloc import PAGE_SIZE, Page, kernel_lock
+from ._mm.validate import entry_point
 from ._pin import PinnedPage
 
 __all__ = [
@@ -28,9 +29,12 @@ __all__ = [
     "sg_set_page", "sg_page", "for_each_sg", "sg_free_table",
 ]  # fmt: skip
 
+#: The most entries one table may have (4 GiB of pages): past it the
+#: allocation fails, as kmalloc() of a table too big for memory does.
+SG_MAX_NENTS: Final = 1 << 20
+
 #: The kinds of page a table may hold; one kind per table.
 P = TypeVar("P", Page, PinnedPage, KernelPage, BvecSegment)
-_KINDS: Final = P.__constraints__
 
 
 @final
@@ -98,8 +102,6 @@ def _set(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
     table = sg._table
     _check_live(table)
     kind = type(page)
-    if kind not in _KINDS:
-        raise TypeError(f"a scatterlist holds Page, PinnedPage, KernelPage or BvecSegment, got {kind.__name__}")
     if table._kind is not None and kind is not table._kind:
         raise TypeError(
             f"sg table of {table._kind.__name__} given a {kind.__name__}: a table holds one kind "
@@ -112,13 +114,17 @@ def _set(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
     sg._page, sg.length, sg.offset = page, length, offset
 
 
+@entry_point
 def sg_alloc_table(nents: int) -> SgTable[P]:
     """An empty table of *nents* entries; the first ``sg_set_page()`` fixes its kind."""
     if nents <= 0:
         raise err(errno.EINVAL, f"nents must be positive, got {nents}")
+    if nents > SG_MAX_NENTS:
+        raise err(errno.ENOMEM, f"a table of {nents} entries: the model allocates at most {SG_MAX_NENTS}")
     return SgTable[P]._create(nents)
 
 
+@entry_point
 def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgTable[P]:
     """A table of *pages*, *size* bytes from *offset* in the first: all one kind."""
     n = len(pages)
@@ -133,6 +139,7 @@ def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgT
         return table
 
 
+@entry_point
 def sg_alloc_table_from_bvec(bvec: PinnedBvec) -> SgTable[BvecSegment]:
     """A table with one entry per segment of *bvec* (``blk_rq_map_sg()``'s
     shape): what a driver maps for DMA. The bvec is still released with
@@ -145,6 +152,7 @@ def sg_alloc_table_from_bvec(bvec: PinnedBvec) -> SgTable[BvecSegment]:
         return table
 
 
+@entry_point
 def sg_set_page(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
     """Point *sg* at *length* bytes of *page* from *offset*; the page is of the
     table's kind."""
@@ -152,6 +160,7 @@ def sg_set_page(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
         _set(sg, page, length, offset)
 
 
+@entry_point
 def sg_page(sg: ScatterList[P]) -> P:
     """The page *sg* holds, as the handle type that was stored."""
     _check_live(sg._table)
@@ -160,12 +169,14 @@ def sg_page(sg: ScatterList[P]) -> P:
     return sg._page
 
 
+@entry_point
 def for_each_sg(sgt: SgTable[P]) -> Iterator[ScatterList[P]]:
     """Every entry of the table, in order."""
     _check_live(sgt)
     return iter(sgt._sgl)
 
 
+@entry_point
 def sg_free_table(sgt: SgTable[P]) -> None:
     """Free the table; the pages it held are still the caller's to release."""
     _check_live(sgt)

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from typing import Final
 
 from .errors import err
-from .fs import File, shmem_file
+from .fs import MAX_LFS_FILESIZE, File, shmem_file
 from .memory import access_vm, copy_page_range, zap_page_range
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
 from .page_alloc import HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Page, kernel_lock, page_read, page_write
+from .validate import entry_point
 
 __all__ = [
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
@@ -36,6 +37,7 @@ MAP_HUGE_2MB: Final = 21 << MAP_HUGE_SHIFT
 MAP_HUGE_1GB: Final = 30 << MAP_HUGE_SHIFT
 MADV_HUGEPAGE: Final = 14
 MADV_NOHUGEPAGE: Final = 15
+_MAP_FLAGS: Final = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_HUGETLB | 0x3F << MAP_HUGE_SHIFT
 
 _MMAP_BASE: Final = 0x7F00_0000_0000
 
@@ -53,10 +55,12 @@ def _prot_to_vm(prot: int) -> int:
 class MM(MMStruct):
     """A process address space: ``struct mm_struct`` and its system calls."""
 
+    @entry_point
     def __init__(self, name: str = "") -> None:
         super().__init__(name)
         self._next_addr = _MMAP_BASE
 
+    @entry_point
     def mmap(
         self,
         length: int,
@@ -77,6 +81,8 @@ class MM(MMStruct):
             kind = flags & (MAP_SHARED | MAP_PRIVATE)
             if kind not in (MAP_SHARED, MAP_PRIVATE):
                 raise err(errno.EINVAL, "exactly one of MAP_SHARED and MAP_PRIVATE")
+            if flags & ~_MAP_FLAGS:
+                raise err(errno.EINVAL, f"unknown mmap flags {flags & ~_MAP_FLAGS:#x}")
             huge_order = 0
             if flags & MAP_HUGETLB:
                 huge = flags >> MAP_HUGE_SHIFT & 0x3F
@@ -92,23 +98,26 @@ class MM(MMStruct):
                 raise err(errno.EINVAL, "hugetlb length must be a multiple of the huge page size")
             if offset < 0 or offset % align:
                 raise err(errno.EINVAL, "offset must be aligned to the page size")
-            anon_shared: File | None = None
             if flags & MAP_ANONYMOUS:
                 if file is not None:
                     raise err(errno.EINVAL, "MAP_ANONYMOUS with a file")
-                if kind == MAP_SHARED and not huge_order:
-                    file = shmem_file(length, "dev/zero")  # shared anon is shmem
-                    anon_shared = file
             elif file is None:
                 raise err(errno.EBADF, "a file mapping needs a file")
+            elif file.closed:
+                raise err(errno.EBADF, f"{file!r} is closed: there is no descriptor to map")
+            elif offset + length > MAX_LFS_FILESIZE:
+                raise err(errno.EOVERFLOW, "offset + length is past the largest file size")
             if kind == MAP_SHARED:
                 vm |= VM.SHARED
             if flags & MAP_FIXED:
                 if addr % align or addr <= 0 or addr + length > TASK_SIZE:
                     raise err(errno.EINVAL, "MAP_FIXED address unaligned or out of range")
-                self._unmap(addr, addr + length)
+                self._unmap(addr, addr + length)  # every argument checked: nothing below refuses
             else:
                 addr = self._get_unmapped_area(length, max(align, PMD_SIZE))
+            anon_shared: File | None = None
+            if flags & MAP_ANONYMOUS and kind == MAP_SHARED and not huge_order:
+                file = anon_shared = shmem_file(length, "dev/zero")  # shared anon is shmem
             vma = VMA(self, addr, addr + length, vm | vm_flags, file,
                       offset >> PAGE_SHIFT, huge_order)  # fmt: skip
             if huge_order:
@@ -144,8 +153,8 @@ class MM(MMStruct):
         self._insert_vma(tail)
 
     def _check_range(self, addr: int, length: int) -> int:
-        if addr % PAGE_SIZE or length <= 0:
-            raise err(errno.EINVAL, "range must start page-aligned and be non-empty")
+        if addr < 0 or addr % PAGE_SIZE or length <= 0:
+            raise err(errno.EINVAL, "range must start at a page-aligned user address and be non-empty")
         end = addr + ((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
         if end > TASK_SIZE:
             raise err(errno.EINVAL, "range beyond TASK_SIZE")
@@ -154,6 +163,13 @@ class MM(MMStruct):
             if vma.huge_order and (max(addr, vma.vm_start) % align or min(end, vma.vm_end) % align):
                 raise err(errno.EINVAL, "hugetlb ranges must be huge-page aligned")
         return end
+
+    def _check_mapped(self, addr: int, end: int, call: str) -> None:
+        """ENOMEM unless VMAs cover every page of ``[addr, end)``: refused
+        before anything changes (the kernel applies what it can, then fails)."""
+        covered = sum(min(end, v.vm_end) - max(addr, v.vm_start) for v in self.vmas_in(addr, end))
+        if covered != end - addr:
+            raise err(errno.ENOMEM, f"{call} range is not fully mapped")
 
     def _vmas_split_to(self, addr: int, end: int) -> list[VMA]:
         for vma in self.vmas_in(addr, end):
@@ -164,6 +180,7 @@ class MM(MMStruct):
                 self._split_vma(vma, end)
         return self.vmas_in(addr, end)
 
+    @entry_point
     def munmap(self, addr: int, length: int) -> None:
         """``munmap(2)``: pinned pages stay alive until unpinned."""
         with kernel_lock:
@@ -176,18 +193,18 @@ class MM(MMStruct):
             zap_page_range(self, vma.vm_start, vma.vm_end)
             self._remove_vma(vma)
 
+    @entry_point
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """``mprotect(2)``; every page of the range must be mapped."""
         with kernel_lock:
             self.check_live()
             end = self._check_range(addr, length)
             vm = _prot_to_vm(prot)
-            covered = sum(min(end, v.vm_end) - max(addr, v.vm_start) for v in self.vmas_in(addr, end))
-            if covered != end - addr:
-                raise err(errno.ENOMEM, "mprotect range is not fully mapped")
+            self._check_mapped(addr, end, "mprotect")
             for vma in self._vmas_split_to(addr, end):
                 vma.vm_flags = vma.vm_flags & ~(VM.READ | VM.WRITE | VM.EXEC) | vm
 
+    @entry_point
     def madvise(self, addr: int, length: int, advice: int) -> None:
         """``madvise(2)``: MADV_HUGEPAGE / MADV_NOHUGEPAGE."""
         with kernel_lock:
@@ -195,10 +212,12 @@ class MM(MMStruct):
             end = self._check_range(addr, length)
             if advice not in (MADV_HUGEPAGE, MADV_NOHUGEPAGE):
                 raise err(errno.EINVAL, f"unsupported madvise advice {advice}")
+            self._check_mapped(addr, end, "madvise")
             for vma in self._vmas_split_to(addr, end):
                 vma.vm_flags &= ~(VM.HUGEPAGE | VM.NOHUGEPAGE)
                 vma.vm_flags |= VM.HUGEPAGE if advice == MADV_HUGEPAGE else VM.NOHUGEPAGE
 
+    @entry_point
     def exit(self) -> None:
         """``exit_mmap()``: drop every mapping. A device's pins are not the
         MM's to drop: pinned pages stay until their holder unpins them."""
@@ -211,6 +230,7 @@ class MM(MMStruct):
             self.anon_vma.mms.remove(self)
             self.dead = True
 
+    @entry_point
     def fork(self, name: str = "") -> MM:
         """``fork()``: a child with a copy of every VMA, in the parent's
         ``AnonVma``. Shared mappings and page-cache pages are shared; an
@@ -229,21 +249,25 @@ class MM(MMStruct):
                 copy_page_range(self, child, vma)
             return child
 
+    @entry_point
     def lookup(self, addr: int) -> Page | None:
         """The page mapped at *addr* (no fault, no reference), or None."""
         with kernel_lock:
             return self.pgtable.lookup(addr)
 
+    @entry_point
     def mapped_pages(self) -> Iterator[tuple[int, Page]]:
         """Every (address, page) mapped, in address order."""
         with kernel_lock:
             return iter(list(self.pgtable.mapped()))
 
+    @entry_point
     def read(self, addr: int, length: int) -> bytes:
         """What the process reads at *addr* (faults pages in)."""
         with kernel_lock:
             return b"".join(page_read(page, off, n) for page, off, n in access_vm(self, addr, length, False))
 
+    @entry_point
     def write(self, addr: int, data: bytes) -> None:
         """The process writes *data* at *addr* (faults, copy-on-write)."""
         with kernel_lock:

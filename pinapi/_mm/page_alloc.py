@@ -9,12 +9,13 @@ zeroes and costs nothing.
 from __future__ import annotations
 
 import enum
-import threading
+import errno
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Final, TypeVar, final
 
-from .errors import KernelBug
+from .errors import KernelBug, err
+from .validate import Unique, entry_point, kernel_lock, span
 
 __all__ = [
     "PAGE_SHIFT",
@@ -39,6 +40,7 @@ __all__ = [
     "alloc_zone",
     "folio_get",
     "folio_put",
+    "folio_put_check",
     "kernel_lock",
     "model_setting",
 ]
@@ -51,10 +53,6 @@ PMD_SIZE: Final = PAGE_SIZE << HPAGE_PMD_ORDER
 PUD_SIZE: Final = PAGE_SIZE << HPAGE_PUD_ORDER
 GUP_PIN_COUNTING_BIAS: Final = 1 << 10
 REFCOUNT_MAX: Final = (1 << 31) - 1  # _refcount is a 32-bit atomic_t
-
-#: Atomic operations and the mmap lock are modelled by one lock: every public
-#: entry point holds it, so counts stay exact under threads.
-kernel_lock: Final = threading.RLock()
 
 
 class Zone(enum.Enum):
@@ -124,10 +122,12 @@ class VmStat:
     cow_fault: int
     pgmigrate_success: int
 
+    @entry_point
     def __init__(self) -> None:
         for name in self.__slots__:
             setattr(self, name, 0)
 
+    @entry_point
     def snapshot(self) -> dict[str, int]:
         """A copy of every counter, for diffing before and after."""
         with kernel_lock:
@@ -138,7 +138,7 @@ vmstat: Final = VmStat()
 
 
 @final
-class Folio:
+class Folio(Unique):
     """A physically contiguous, naturally aligned run of ``1 << order`` pages."""
 
     __slots__ = (
@@ -278,6 +278,8 @@ class Page:
     """One base page of a folio: ``folio_page(folio, index)``."""
 
     __slots__ = ("folio", "index")
+    _kind = ("a plain reference, which struct page calls take and put_page() drops; "
+             "never its data (pin_user_pages.rst case 5)")  # fmt: skip
 
     folio: Folio
     index: int
@@ -305,17 +307,16 @@ class Page:
 
 
 def page_read(page: Page, offset: int = 0, length: int = PAGE_SIZE) -> bytes:
-    """Read *length* bytes at *offset* of one base page. The model's own
-    access: drivers reach page data only through a pin or a kernel page."""
-    if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
-        raise KernelBug(f"access [{offset}, {offset + length}) outside a page")
+    """Read *length* bytes at *offset* of one base page (EINVAL outside it).
+    The model's own access: drivers reach page data only through a pin or a
+    kernel page."""
+    span(offset, length, PAGE_SIZE, "a page")
     return page.folio.read(page.index * PAGE_SIZE + offset, length)
 
 
 def page_write(page: Page, offset: int, data: bytes) -> None:
     """Write *data* at *offset* of one base page (see ``page_read``)."""
-    if offset < 0 or offset + len(data) > PAGE_SIZE:
-        raise KernelBug(f"access [{offset}, {offset + len(data)}) outside a page")
+    span(offset, len(data), PAGE_SIZE, "a page")
     page.folio.write(page.index * PAGE_SIZE + offset, data)
 
 
@@ -338,9 +339,13 @@ class _Allocator:
 _allocator: Final = _Allocator()
 
 
+@entry_point
 def alloc_folio(order: int = 0, zone: Zone | None = None) -> Folio:
     """``folio_alloc()``: a new folio with ``_refcount`` 1, owned by the caller.
-    *zone* defaults to where user pages currently go (see ``alloc_zone``)."""
+    *zone* defaults to where user pages currently go (see ``alloc_zone``).
+    EINVAL for an order past the largest folio, a 1 GiB hugetlb page."""
+    if not 0 <= order <= HPAGE_PUD_ORDER:
+        raise err(errno.EINVAL, f"no folio of order {order}: 0 to {HPAGE_PUD_ORDER}")
     with kernel_lock:
         return _allocator.alloc(order, zone)
 
@@ -363,6 +368,7 @@ def model_setting(owner: object, attr: str, value: _V, check: Callable[[], None]
             setattr(owner, attr, saved)
 
 
+@entry_point
 def alloc_zone(zone: Zone) -> AbstractContextManager[Zone]:
     """Context manager: user pages faulted in meanwhile come from *zone*
     (think movablecore= or a CMA area)."""
@@ -388,16 +394,23 @@ def folio_get(folio: Folio, refs: int = 1) -> None:
 _PG_RESERVED: Final = int(PG.reserved)  # an enum member lookup costs more than folio_put
 
 
-def folio_put(folio: Folio, refs: int = 1) -> None:
-    """Drop *refs* references; the folio is freed when ``_refcount`` hits 0."""
-    if folio.flags & _PG_RESERVED:
-        return
+def folio_put_check(folio: Folio, refs: int) -> int:
+    """The ``_refcount`` dropping *refs* references leaves; KernelBug, with
+    nothing changed, if that underflows or frees a folio still mapped or
+    pinned."""
     new = folio._refcount - refs
     if new < 0:
         raise KernelBug(f"_refcount underflow on {folio!r}")
     if new == 0 and (folio._mapcount or folio._pincount):
         raise KernelBug(f"freeing a mapped or pinned folio {folio!r}: a reference was dropped twice")
-    folio._refcount = new
+    return new
+
+
+def folio_put(folio: Folio, refs: int = 1) -> None:
+    """Drop *refs* references; the folio is freed when ``_refcount`` hits 0."""
+    if folio.flags & _PG_RESERVED:
+        return
+    new = folio._refcount = folio_put_check(folio, refs)
     if new == 0:
         _free_folio(folio)
 

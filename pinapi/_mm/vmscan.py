@@ -13,10 +13,12 @@ from .memory import zap_page_range
 from .page_alloc import PG, kernel_lock
 from .pin_tracking import tracking
 from .rmap import folio_expected_refs, rmap_walk
+from .validate import entry_point
 
 __all__ = ["reclaim"]
 
 
+@entry_point
 def reclaim(inode: Inode) -> int:
     """Reclaim *inode*'s clean page cache; returns how many folios were
     freed. Dirty, under-writeback and pinned folios are kept whole. Others are
