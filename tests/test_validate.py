@@ -37,7 +37,7 @@ from pinapi import (
 from pinapi import lowlevel
 from pinapi._handle import NoPublicConstructor
 from pinapi._mm.validate import entry_point, entry_point_body, kernel_lock
-from pinapi.lowlevel import F_UNLCK, Ext4, FileSystem, Inode, PinTracking, Zone
+from pinapi.lowlevel import F_UNLCK, Ext4, FileSystem, Inode, Zone
 
 #: Public callables that are not entry points, each with the reason (shell patterns
 #: over ``Class.method`` names).

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from .errors import err
-from .fs import MAX_LFS_FILESIZE, File, shmem_file
+from .fs import MAX_LFS_FILESIZE, File, Hugetlbfs, Inode, Shmem
 from .memory import access_vm, copy_page_range, zap_page_range
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
 from .page_alloc import HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Page, kernel_lock, page_read, page_write
@@ -116,8 +116,9 @@ class MM(MMStruct):
             else:
                 addr = self._get_unmapped_area(length, max(align, PMD_SIZE))
             anon_shared: File | None = None
-            if flags & MAP_ANONYMOUS and kind == MAP_SHARED and not huge_order:
-                file = anon_shared = shmem_file(length, "dev/zero")  # shared anon is shmem
+            if flags & MAP_ANONYMOUS and kind == MAP_SHARED:  # an unlinked file, shared with children
+                fs = Hugetlbfs(huge_order) if huge_order else Shmem()
+                file = anon_shared = File(Inode(fs, length, nlink=0), "anon_hugepage" if huge_order else "dev/zero")
             vma = VMA(self, addr, addr + length, vm | vm_flags, file,
                       offset >> PAGE_SHIFT, huge_order)  # fmt: skip
             if huge_order:

@@ -1,0 +1,55 @@
+"""The seeded random walk of fuzz.py: a bounded run in every test run, and a
+long one on request (``pytest tests/test_fuzz.py --fuzz-steps=1000000
+--fuzz-seed=1``; progress goes to the terminal)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from fuzz import KNOWN, Report, classify, fuzz
+
+#: Defects the walk finds whose fixes land on another branch, by the name its
+#: diagnosis gives them: a divergence of one of these kinds is an expected
+#: failure until the fix is merged, then the walk simply passes. Delete an
+#: entry when its fix lands.
+OPEN: dict[str, str] = {
+    "cow-of-pte-mapped-thp": "finding 1 (issue 11): fixed on the model-cow branch, merged separately",
+    "ro-longterm-pin-not-unshared": "finding 2 (issue 11): fixed on the model-cow branch, merged separately",
+}
+BOUNDED_SEEDS = (1, 2, 3)
+BOUNDED_STEPS = 1000
+
+
+def verdict(report: Report) -> None:
+    """Fail on any divergence not OPEN; xfail, naming them, on OPEN ones."""
+    unexpected = [d for d in report.divergences if classify(d) not in OPEN]
+    assert not unexpected, "\n\n".join(map(str, unexpected))
+    if report.divergences:
+        first = {classify(d): d for d in reversed(report.divergences)}
+        pytest.xfail("; ".join(f"{KNOWN[k]}: {n} times, first at step {first[k].step} of epoch seed "
+                               f"{first[k].seed} ({OPEN[k]})" for k, n in report.kinds().items()))  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", BOUNDED_SEEDS)
+def test_a_bounded_random_walk(seed: int) -> None:
+    verdict(fuzz(seed, BOUNDED_STEPS))
+
+
+def test_the_long_walk(request: pytest.FixtureRequest) -> None:
+    steps = request.config.getoption("--fuzz-steps")
+    if not steps:
+        pytest.skip("the long mode: --fuzz-steps=N")
+    seed = request.config.getoption("--fuzz-seed")
+
+    def progress(r: Report) -> None:
+        if r.epochs % 20 == 0 or r.steps >= steps:
+            print(f"\rfuzz seed {seed}: {r.steps:,} steps, {r.epochs} epochs, {r.seconds:,.0f} s, "
+                  f"divergences {dict(r.kinds())}", end="", file=sys.__stderr__, flush=True)  # fmt: skip
+
+    report = fuzz(seed, steps, progress)
+    print(file=sys.__stderr__)
+    for d in report.divergences:
+        print(f"--- {classify(d)}\n{d}", file=sys.__stderr__)
+    verdict(report)
