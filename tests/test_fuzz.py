@@ -50,6 +50,6 @@ def test_the_long_walk(request: pytest.FixtureRequest) -> None:
 
     report = fuzz(seed, steps, progress)
     print(file=sys.__stderr__)
-    for d in report.divergences:
-        print(f"--- {classify(d)}\n{d}", file=sys.__stderr__)
+    for kind, d in {classify(d): d for d in reversed(report.divergences)}.items():
+        print(f"--- {kind}: {report.kinds()[kind]} times; the first:\n{d}", file=sys.__stderr__)
     verdict(report)
