@@ -4,8 +4,6 @@ long one on request (``pytest tests/test_fuzz.py --fuzz-steps=1000000
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from fuzz import KNOWN, Report, classify, fuzz
@@ -37,19 +35,20 @@ def test_a_bounded_random_walk(seed: int) -> None:
     verdict(fuzz(seed, BOUNDED_STEPS))
 
 
-def test_the_long_walk(request: pytest.FixtureRequest) -> None:
+def test_the_long_walk(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> None:
     steps = request.config.getoption("--fuzz-steps")
     if not steps:
         pytest.skip("the long mode: --fuzz-steps=N")
     seed = request.config.getoption("--fuzz-seed")
 
     def progress(r: Report) -> None:
-        if r.epochs % 20 == 0 or r.steps >= steps:
-            print(f"\rfuzz seed {seed}: {r.steps:,} steps, {r.epochs} epochs, {r.seconds:,.0f} s, "
-                  f"divergences {dict(r.kinds())}", end="", file=sys.__stderr__, flush=True)  # fmt: skip
+        if r.epochs % 40 == 0 or r.steps >= steps:
+            with capsys.disabled():
+                print(f"fuzz seed {seed}: {r.steps:,} steps, {r.epochs} epochs, {r.seconds:,.0f} s, "
+                      f"divergences {dict(r.kinds())}", flush=True)  # fmt: skip
 
     report = fuzz(seed, steps, progress)
-    print(file=sys.__stderr__)
-    for kind, d in {classify(d): d for d in reversed(report.divergences)}.items():
-        print(f"--- {kind}: {report.kinds()[kind]} times; the first:\n{d}", file=sys.__stderr__)
+    with capsys.disabled():
+        for kind, d in {classify(d): d for d in reversed(report.divergences)}.items():
+            print(f"--- {kind}: {report.kinds()[kind]} times; the first:\n{d}")
     verdict(report)
