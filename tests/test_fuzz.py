@@ -4,9 +4,13 @@ long one on request (``pytest tests/test_fuzz.py --fuzz-steps=1000000
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from fuzz import KNOWN, Report, classify, fuzz
+from pinapi import Folio
+from pinapi.lowlevel import RefcountBias
 
 #: Defects the walk finds whose fixes land on another branch, by the name its
 #: diagnosis gives them: a divergence of one of these kinds is an expected
@@ -17,7 +21,7 @@ OPEN: dict[str, str] = {
     "ro-longterm-pin-not-unshared": "finding 2 (issue 11): fixed on the model-cow branch, merged separately",
 }
 BOUNDED_SEEDS = (1, 2, 3)
-BOUNDED_STEPS = 1000
+BOUNDED_STEPS = 600
 
 
 def verdict(report: Report) -> None:
@@ -52,3 +56,25 @@ def test_the_long_walk(request: pytest.FixtureRequest, capsys: pytest.CaptureFix
         for kind, d in {classify(d): d for d in reversed(report.divergences)}.items():
             print(f"--- {kind}: {report.kinds()[kind]} times; the first:\n{d}")
     verdict(report)
+
+
+def _leak_a_reference(self: RefcountBias, folios: list[Folio], refs: list[int]) -> None:
+    """Unpin, but every so often leave a reference behind."""
+    _put_pins(self, folios, refs)
+    if folios and folios[0].pfn % 7 == 0:
+        folios[0]._refcount += 1
+
+
+_put_pins = RefcountBias.put_pins
+
+
+@pytest.mark.parametrize(("plant", "kinds"), [
+    (lambda m: m.setattr(Folio, "copy_data_from", lambda self, src: None), {"bytes", "pin bytes"}),
+    (lambda m: m.setattr(RefcountBias, "put_pins", _leak_a_reference), {"counts"}),
+])  # fmt: skip
+def test_the_walk_catches_a_planted_bug(monkeypatch: pytest.MonkeyPatch, plant: Any, kinds: set[str]) -> None:
+    """The checks have teeth: a copy-on-write that copies nothing, or an
+    unpin that leaks a reference, is found within a bounded walk."""
+    plant(monkeypatch)
+    found = {classify(d) for d in fuzz(1, BOUNDED_STEPS).divergences}
+    assert found & kinds, found
