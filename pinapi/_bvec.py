@@ -20,9 +20,10 @@ from typing import Generic, cast, final
 
 from ._handle import HandleSequence, NoPublicConstructor
 from ._mm.debug import debug
-from ._mm.errors import KernelBug, err
+from ._mm.errors import err
 from ._mm.gup import FolioRuns, put_folios
 from ._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, Folio, kernel_lock
+from ._mm.validate import entry_point, span
 from ._pin import (
     W, Permission, PinRecord, VaddrPin, Write, folios_mark_dirty_lock, ledger, pin_user_range,
     require_dirty_allowed, require_write_pin,
@@ -43,6 +44,7 @@ class BvecSegment(Generic[W], metaclass=NoPublicConstructor):
     _i: int
 
     _factory = "segments come from get_user_bvec()"
+    _kind = "a segment of a PinnedBvec, which only put_user_bvec() releases, whole"
 
     def __init__(self, bvec: PinnedBvec[Permission], i: int) -> None:
         self._bvec = bvec
@@ -86,10 +88,10 @@ class BvecSegment(Generic[W], metaclass=NoPublicConstructor):
 
     def _span(self, offset: int, length: int) -> tuple[Folio, int]:
         folio, start, seg_len = self._live()
-        if offset < 0 or length < 0 or offset + length > seg_len:
-            raise KernelBug(f"access [{offset}, {offset + length}) outside a {seg_len}-byte segment")
+        span(offset, length, seg_len, "the segment")
         return folio, start + offset
 
+    @entry_point
     def read(self, offset: int = 0, length: int | None = None) -> bytes:
         """The device (or CPU) reads the segment's data: *length* bytes from
         *offset* within it (default: to its end)."""
@@ -99,6 +101,7 @@ class BvecSegment(Generic[W], metaclass=NoPublicConstructor):
             folio, pos = self._span(offset, length)
             return folio.read(pos, length)
 
+    @entry_point
     def write(self, offset: int, data: bytes) -> None:
         """The device (or CPU) writes *data* at *offset* within the segment.
         Only a bvec pinned with FOLL_WRITE may be written: a read pin may be
@@ -108,6 +111,7 @@ class BvecSegment(Generic[W], metaclass=NoPublicConstructor):
             require_write_pin(self._bvec._record.flags)
             folio.write(pos, data)
 
+    @entry_point
     def for_write(self) -> BvecSegment[Write]:
         """This segment, typed for writing: EPERM unless its bvec was taken
         with FOLL_WRITE."""
@@ -131,6 +135,7 @@ class PinnedBvec(HandleSequence[BvecSegment[W]], metaclass=NoPublicConstructor):
     _pinned: bool
 
     _factory = "bvecs come from get_user_bvec()"
+    _kind = "the pins of one get_user_bvec() call, which only put_user_bvec() releases"
 
     def __init__(self, runs: FolioRuns, offset: int, length: int, record: PinRecord) -> None:
         self._runs = runs
@@ -186,12 +191,14 @@ class PinnedBvec(HandleSequence[BvecSegment[W]], metaclass=NoPublicConstructor):
     def owner(self) -> VaddrPin:
         return self._record.owner
 
+    @entry_point
     def for_write(self) -> PinnedBvec[Write]:
         """This bvec, typed for writing: EPERM unless taken with FOLL_WRITE."""
         require_write_pin(self._record.flags)
         return cast("PinnedBvec[Write]", self)
 
 
+@entry_point
 def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedBvec[Permission]:
     """Pin the *length* bytes at *addr* for *vaddr_pin*, all or nothing, as
     bio_vec segments: one per physically contiguous run within a folio, one
@@ -206,6 +213,7 @@ def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -
         return PinnedBvec._create(record.runs, offset, length, record)
 
 
+@entry_point
 def put_user_bvec(bvec: PinnedBvec[Permission], make_dirty: bool) -> None:
     """Release every pin of *bvec* at once, one atomic update per folio run.
     With *make_dirty*, first lock, dirty and unlock each folio not already

@@ -8,6 +8,8 @@ from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar, overload
 
+from ._mm.validate import Unique
+
 __all__ = ["NoPublicConstructor", "HandleSequence"]
 
 _T = TypeVar("_T")
@@ -28,13 +30,16 @@ class NoPublicConstructor(ABCMeta):
     factory (the class's ``_factory``); the factory builds one with
     ``cls._create(...)``. No handle can be forged another way: a handle class
     takes no subclass and no virtual subclass (``register()``), and an
-    instance's ``__class__`` cannot be assigned."""
+    instance's ``__class__`` cannot be assigned. Every handle is ``Unique``:
+    copying or pickling one is a TypeError."""
 
     _factory: str
 
     def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kwargs: Any) -> NoPublicConstructor:
         if any(isinstance(base, NoPublicConstructor) for base in bases):
             raise TypeError(f"{name}: a handle class cannot be subclassed: handles come only from their factory")
+        if not any(issubclass(b, Unique) for b in bases):
+            bases = (*bases, Unique)
         ns["__new__"] = _refuse_new
         ns["__class__"] = property(type, _refuse_class_assignment)
         return super().__new__(mcls, name, bases, ns, **kwargs)

@@ -12,6 +12,7 @@ raises only when it got none.
 from __future__ import annotations
 
 import errno
+from collections import Counter
 from collections.abc import Iterable
 
 from typing_extensions import deprecated
@@ -22,9 +23,10 @@ from ._mm.gup import FOLL, FOLL_GET, get_user_pages_locked, grab_folio, gup_fast
 from ._highmem import KernelPage
 from ._mm.mm_types import VM, VMA
 from ._mm.mmap import MM
-from ._mm.page_alloc import PG, Page, kernel_lock
-from ._pin import PinnedPage, folio_mark_dirty
+from ._mm.page_alloc import PG, Page, folio_put_check, kernel_lock
+from ._pin import folio_mark_dirty
 from ._mm.kthread import current_mm
+from ._mm.validate import entry_point
 
 __all__ = [
     "get_user_pages",
@@ -40,19 +42,12 @@ __all__ = [
 ]
 
 
-def _require_page(page: object, fn: str, kernel_ok: bool = False) -> Page:
-    """*page* as the ``Page`` *fn* works on; a pin or anything else is a TypeError."""
-    if type(page) is Page:
-        return page
-    if type(page) is PinnedPage:
-        if fn in ("put_page", "release_pages"):
-            raise TypeError(f"{fn}() cannot release a pin taken by vaddr_pin_pages(): use unpin_user_page()")
-        raise TypeError(f"{fn}() is for plain references, and a pin taken by vaddr_pin_pages() is not one")
-    if kernel_ok and type(page) is KernelPage:
-        return page._page
-    raise TypeError(f"{fn}() expects a Page, got {type(page).__name__}")
+def _as_page(page: Page | KernelPage) -> Page:
+    """The ``Page`` a struct-page call works on: a kernel page's own."""
+    return page._page if type(page) is KernelPage else page
 
 
+@entry_point
 def get_user_pages_remote(mm: MM, start: int, nr_pages: int, gup_flags: int) -> list[Page]:
     """Take a plain reference on up to *nr_pages* pages of *mm* from *start*.
     A short list is a partial result the caller owns; raises if none."""
@@ -64,6 +59,7 @@ def get_user_pages_remote(mm: MM, start: int, nr_pages: int, gup_flags: int) -> 
         return pages
 
 
+@entry_point
 def get_user_pages_fast(start: int, nr_pages: int, gup_flags: int) -> list[Page]:
     """``get_user_pages_fast()``: plain references on up to *nr_pages* pages
     of the current MM, GUP-fast first (no mmap lock, never faults), the slow
@@ -77,6 +73,7 @@ def get_user_pages_fast(start: int, nr_pages: int, gup_flags: int) -> list[Page]
         return pages
 
 
+@entry_point
 def get_user_pages_fast_only(start: int, nr_pages: int, gup_flags: int) -> list[Page]:
     """``get_user_pages_fast_only()`` (FOLL_FAST_ONLY): GUP-fast alone, no
     slow path; the pages it took without faulting, maybe none."""
@@ -87,11 +84,13 @@ def get_user_pages_fast_only(start: int, nr_pages: int, gup_flags: int) -> list[
 
 
 @deprecated("get_user_pages() takes plain references: to touch page data use vaddr_pin_pages()")
+@entry_point
 def get_user_pages(start: int, nr_pages: int, gup_flags: int) -> list[Page]:
     """``get_user_pages_remote()`` on the current MM."""
     return get_user_pages_remote(current_mm(), start, nr_pages, gup_flags)
 
 
+@entry_point
 def follow_page(vma: VMA, address: int, foll_flags: int = 0) -> Page | None:
     """The page mapped at *address* with a plain reference, or None if nothing
     is mapped there (or, with FOLL_WRITE, not writable); never faults. For
@@ -120,45 +119,53 @@ def _can_follow_write(vma: VMA, page: Page, flags: FOLL) -> bool:
     return bool(flags & FOLL.FORCE) and not vma.is_shared and bool(page.folio.flags & PG.anon_exclusive)
 
 
+@entry_point
 def get_page(page: Page | KernelPage) -> None:
     """Take one more plain reference on a page the caller holds."""
-    page = _require_page(page, "get_page", kernel_ok=True)
+    page = _as_page(page)
     with kernel_lock:
         if not grab_folio(page.folio, 1, FOLL_GET):
             raise err(errno.ENOMEM, f"_refcount of {page.folio!r} reads <= 0: it has overflowed")
 
 
+@entry_point
 def put_page(page: Page | KernelPage) -> None:
     """Drop one plain reference. With the debug pin counter on, warns when
     that reference belongs to a live pin."""
-    page = _require_page(page, "put_page", kernel_ok=True)
+    page = _as_page(page)
     with kernel_lock:
         if debug.enabled:
             debug.check_put(page.folio)
         put_folio_refs(page.folio, 1, FOLL_GET)
 
 
+@entry_point
 def release_pages(pages: Iterable[Page]) -> None:
-    """``put_page()`` each page; all are checked before any is dropped."""
-    checked = [_require_page(p, "release_pages") for p in pages]
+    """``put_page()`` each page; all are checked before any is dropped (a page
+    listed twice loses two references)."""
     with kernel_lock:
-        for page in checked:
+        drops = Counter(page.folio for page in pages)
+        for page in pages:
             if debug.enabled:
                 debug.check_put(page.folio)
+        for folio, refs in drops.items():
+            if not folio.test(PG.reserved):
+                folio_put_check(folio, refs)
+        for page in pages:
             put_folio_refs(page.folio, 1, FOLL_GET)
 
 
+@entry_point
 def set_page_dirty(page: Page) -> None:
     """Mark the page's folio dirty; the caller holds the folio lock or knows
     the mapping cannot go away."""
-    page = _require_page(page, "set_page_dirty")
     with kernel_lock:
         folio_mark_dirty(page.folio)
 
 
+@entry_point
 def set_page_dirty_lock(page: Page) -> None:
     """Lock the folio, mark it dirty, unlock it."""
-    page = _require_page(page, "set_page_dirty_lock")
     with kernel_lock:
         folio = page.folio
         folio.flags |= PG.locked

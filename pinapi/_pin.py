@@ -32,6 +32,7 @@ from ._mm.mmap import MM
 from ._mm.page_alloc import PG, Folio, Page, kernel_lock, page_read, page_write
 from ._mm.kthread import current_mm
 from ._mm.pin_tracking import tracking
+from ._mm.validate import Unique, entry_point
 
 __all__ = [
     "Permission",
@@ -91,6 +92,7 @@ class VaddrPin:
 
     __slots__ = ("mm", "file")
 
+    @entry_point
     def __init__(self, mm: MM | None = None, file: File | None = None) -> None:
         self.mm = mm
         self.file = file
@@ -111,7 +113,7 @@ _seq: Final = itertools.count(1)
 
 
 @final
-class PinRecord:
+class PinRecord(Unique):
     """A ledger entry: the live pins of one pinning call."""
 
     __slots__ = ("seq", "owner", "mm", "start", "nr_pages", "flags", "_site", "live", "pages", "runs")
@@ -175,6 +177,7 @@ ledger: Final = _Ledger()
 debug.describe_pin = ledger.describe
 
 
+@entry_point
 def pin_ledger() -> list[PinRecord]:
     """Every pinning call with pins still live, oldest first."""
     with kernel_lock:
@@ -208,6 +211,7 @@ class PinnedPage(Generic[W], metaclass=NoPublicConstructor):
     _i: int
 
     _factory = "pins come from vaddr_pin_pages()"
+    _kind = "a pin taken by vaddr_pin_pages(), which only unpin_user_page(s) release"
 
     def __init__(self, batch: PinnedPages[Permission], i: int) -> None:
         self._batch = batch
@@ -235,17 +239,20 @@ class PinnedPage(Generic[W], metaclass=NoPublicConstructor):
     def pinned(self) -> bool:
         return bool(self._batch._live[self._i])
 
+    @entry_point
     def read(self, offset: int = 0, length: int = 4096) -> bytes:
         """The device (or CPU) reads the pinned page's data."""
         with kernel_lock:
             return page_read(self._page(), offset, length)
 
+    @entry_point
     def write(self, offset: int, data: bytes) -> None:
         """The device (or CPU) writes the pinned page's data; only through a
         pin taken with FOLL_WRITE."""
         with kernel_lock:
             page_write(self._page(write=True), offset, data)
 
+    @entry_point
     def for_write(self) -> PinnedPage[Write]:
         """This pin, typed for writing: EPERM unless taken with FOLL_WRITE."""
         with kernel_lock:
@@ -270,6 +277,7 @@ class PinnedPages(HandleSequence[PinnedPage[W]], metaclass=NoPublicConstructor):
     _record: PinRecord
 
     _factory = "pins come from vaddr_pin_pages()"
+    _kind = "the pins of one vaddr_pin_pages() call, which only unpin_user_pages() releases"
 
     def __init__(self, pages: list[Page], record: PinRecord) -> None:
         self._pages = pages
@@ -301,6 +309,7 @@ class PinnedPages(HandleSequence[PinnedPage[W]], metaclass=NoPublicConstructor):
     def owner(self) -> VaddrPin:
         return self._record.owner
 
+    @entry_point
     def for_write(self) -> PinnedPages[Write]:
         """These pins, typed for writing: EPERM unless taken with FOLL_WRITE."""
         require_write_pin(self._record.flags)
@@ -330,6 +339,7 @@ def pin_user_range(vaddr_pin: VaddrPin, start: int, nr_pages: int, gup_flags: in
     return record
 
 
+@entry_point
 def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPin) -> PinnedPages[Permission]:
     """Pin *nr_pages* user pages from *addr* for *vaddr_pin*: all or nothing.
     The MM walked is ``vaddr_pin.mm``, else the current one. The pins are
@@ -339,6 +349,7 @@ def vaddr_pin_pages(addr: int, nr_pages: int, gup_flags: int, vaddr_pin: VaddrPi
         return PinnedPages._create(pages, pin_user_range(vaddr_pin, addr, nr_pages, gup_flags, pages))
 
 
+@entry_point
 def pin_user_pages_fast(start: int, nr_pages: int, gup_flags: int) -> PinnedPages[Permission]:
     """``pin_user_pages_fast()``: pin up to *nr_pages* pages of the current
     MM from *start*, GUP-fast first (no mmap lock, never faults), the slow
@@ -384,9 +395,6 @@ def _unpin(handles: Iterable[AnyPin] | PinnedPages[Permission], make_dirty: bool
         else:
             groups = {}
             for h in handles:
-                if type(h) is not PinnedPage:
-                    raise TypeError(f"unpin expects PinnedPage handles, got {type(h).__name__}: "
-                                    "plain references are dropped with put_page()")  # fmt: skip
                 if not h._batch._live[h._i]:
                     raise err(errno.EINVAL, f"{h!r} was already unpinned: a pin releases exactly once")
                 batch_idx = groups.setdefault(id(h._batch), (h._batch, []))[1]
@@ -418,19 +426,19 @@ def _unpin(handles: Iterable[AnyPin] | PinnedPages[Permission], make_dirty: bool
             ledger.released(batch._record, len(idx))
 
 
+@entry_point
 def unpin_user_page(page: AnyPin) -> None:
     """Release one pin."""
-    if type(page) is not PinnedPage:
-        raise TypeError(f"unpin_user_page() expects a PinnedPage, got {type(page).__name__}: "
-                        "plain references are dropped with put_page()")  # fmt: skip
     _unpin((page,), False, None)
 
 
+@entry_point
 def unpin_user_pages(pages: Iterable[AnyPin] | PinnedPages[Permission]) -> None:
     """Release pins, one atomic update per run of pages in a folio."""
     _unpin(pages, False, None)
 
 
+@entry_point
 def unpin_user_pages_dirty_lock(pages: Iterable[AnyPin] | PinnedPages[Permission], make_dirty: bool) -> None:
     """Release pins; with *make_dirty*, lock, dirty and unlock each folio not
     already dirty first. Dirtying a pin taken without FOLL_WRITE is EINVAL,
@@ -438,6 +446,7 @@ def unpin_user_pages_dirty_lock(pages: Iterable[AnyPin] | PinnedPages[Permission
     _unpin(pages, make_dirty, None)
 
 
+@entry_point
 def vaddr_unpin_pages_dirty_lock(pages: Iterable[AnyPin] | PinnedPages[Permission], vaddr_pin: VaddrPin,
                                  make_dirty: bool) -> None:  # fmt: skip
     """``unpin_user_pages_dirty_lock()`` that also checks the pins are
@@ -445,11 +454,13 @@ def vaddr_unpin_pages_dirty_lock(pages: Iterable[AnyPin] | PinnedPages[Permissio
     _unpin(pages, make_dirty, vaddr_pin)
 
 
+@entry_point
 def folio_maybe_dma_pinned(folio: Folio) -> bool:
     """Exact for large folios; for small ones 1024 plain references look pinned."""
     return tracking.strategy.maybe_dma_pinned(folio)
 
 
+@entry_point
 def page_maybe_dma_pinned(page: Page | AnyPin) -> bool:
     """``folio_maybe_dma_pinned()`` of the page's folio."""
     p = page._batch._pages[page._i] if type(page) is PinnedPage else page

@@ -24,6 +24,7 @@ from ._mm.errors import err
 from ._handle import NoPublicConstructor
 from ._highmem import KernelPage
 from ._mm.page_alloc import PAGE_SIZE, Page, kernel_lock
+from ._mm.validate import entry_point
 from ._pin import MaybeWrite, Permission, PinnedPage, Read, Write
 from ._mm.gup import FOLL
 
@@ -31,6 +32,10 @@ __all__ = [
     "ScatterList", "SgTable", "sg_alloc_table", "sg_alloc_table_from_pages", "sg_alloc_table_from_bvec",
     "sg_set_page", "sg_page", "for_each_sg", "sg_free_table",
 ]  # fmt: skip
+
+#: The most entries one table may have (4 GiB of pages): past it the
+#: allocation fails, as kmalloc() of a table too big for memory does.
+SG_MAX_NENTS: Final = 1 << 20
 
 #: The kinds of page a table may hold; one kind per table.
 P = TypeVar("P", Page, KernelPage, PinnedPage[Any], BvecSegment[Any])
@@ -141,11 +146,14 @@ def _set(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
     sg._page, sg.length, sg.offset = page, length, offset
 
 
+@entry_point
 def sg_alloc_table(nents: int, kind: type[P]) -> SgTable[P]:
     """An empty table of *nents* entries for pages of *kind*: ``Page``,
     ``KernelPage``, or a pin type with its permission (``PinnedPage[Write]``)."""
     if nents <= 0:
         raise err(errno.EINVAL, f"nents must be positive, got {nents}")
+    if nents > SG_MAX_NENTS:
+        raise err(errno.ENOMEM, f"a table of {nents} entries: the model allocates at most {SG_MAX_NENTS}")
     origin = typing.get_origin(kind) or kind
     args = typing.get_args(kind)
     if origin not in _KINDS or (args and (origin not in (PinnedPage, BvecSegment) or args[0] not in _PERMISSIONS)):
@@ -154,6 +162,7 @@ def sg_alloc_table(nents: int, kind: type[P]) -> SgTable[P]:
     return SgTable[P]._create(nents, origin, args[0] if args else None)
 
 
+@entry_point
 def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgTable[P]:
     """A table of *pages*, *size* bytes from *offset* in the first: all one kind."""
     n = len(pages)
@@ -168,6 +177,7 @@ def sg_alloc_table_from_pages(pages: Sequence[P], offset: int, size: int) -> SgT
         return table
 
 
+@entry_point
 def sg_alloc_table_from_bvec(bvec: PinnedBvec[Permission]) -> SgTable[BvecSegment[Any]]:
     """A table with one entry per segment of *bvec* (``blk_rq_map_sg()``'s
     shape): what a driver maps for DMA. The bvec is still released with
@@ -180,6 +190,7 @@ def sg_alloc_table_from_bvec(bvec: PinnedBvec[Permission]) -> SgTable[BvecSegmen
         return table
 
 
+@entry_point
 def sg_set_page(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
     """Point *sg* at *length* bytes of *page* from *offset*; the page is of the
     table's kind."""
@@ -187,6 +198,7 @@ def sg_set_page(sg: ScatterList[P], page: P, length: int, offset: int) -> None:
         _set(sg, page, length, offset)
 
 
+@entry_point
 def sg_page(sg: ScatterList[P]) -> P:
     """The page *sg* holds, as the handle type that was stored."""
     _check_live(sg._table)
@@ -195,12 +207,14 @@ def sg_page(sg: ScatterList[P]) -> P:
     return sg._page
 
 
+@entry_point
 def for_each_sg(sgt: SgTable[P]) -> Iterator[ScatterList[P]]:
     """Every entry of the table, in order."""
     _check_live(sgt)
     return iter(sgt._sgl)
 
 
+@entry_point
 def sg_free_table(sgt: SgTable[P]) -> None:
     """Free the table; the pages it held are still the caller's to release."""
     _check_live(sgt)

@@ -60,3 +60,9 @@ def mm() -> Iterator[MM]:
 @pytest.fixture
 def owner(mm: MM) -> VaddrPin:
     return VaddrPin(mm=mm)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--fuzz-steps", type=int, default=0,
+                     help="run the random walk of test_fuzz.py for this many steps (the long mode)")  # fmt: skip
+    parser.addoption("--fuzz-seed", type=int, default=1, help="the long mode's seed")

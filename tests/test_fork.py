@@ -283,3 +283,19 @@ def fork_history(ops: list[tuple[str, int, int]], thp: bool) -> None:
                 p.exit()
     assert all(f.refcount() == 0 for f in seen)
 
+
+
+def test_shared_anonymous_hugetlb_memory_stays_shared_with_the_child() -> None:
+    """MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB is an unlinked hugetlbfs
+    file, as shared anonymous memory is a shmem one: a page first touched
+    after fork is the same page in parent and child (the model gave each its
+    own; found by the random walk of test_fuzz.py)."""
+    parent = MM("parent")
+    a = parent.mmap(2 * PMD_SIZE, flags=MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB)
+    parent.write(a, b"before")
+    child = parent.fork()
+    parent.write(a + PMD_SIZE, b"parent")
+    child.write(a + 8, b"child")
+    assert child.read(a + PMD_SIZE, 6) == b"parent" and parent.read(a, 13) == b"before\0\0child"
+    child.exit()
+    parent.exit()

@@ -19,6 +19,7 @@ STUB = PACKAGE.parent / "stubs" / "pinapi" / "__init__.pyi"
 #: Bottom up. A module may import at run time only modules of earlier entries.
 LAYERS: list[list[str]] = [
     ["_mm.errors"],
+    ["_mm.validate"],
     ["_mm.page_alloc"],
     ["_mm.pin_tracking"],
     ["_mm.swapfile"],

@@ -15,7 +15,7 @@ from pinapi import (
     sg_alloc_table, sg_alloc_table_from_pages, sg_free_table, sg_page, sg_set_page, unpin_user_page,
     unpin_user_pages, vaddr_pin_pages,
 )  # fmt: skip
-from helpers import state
+from helpers import exact_state, state
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_sg_set_page_refuses_a_second_kind_and_bad_bounds(mm: MM, buf: int, owne
         sg_set_page(first, pins[0], PAGE_SIZE, 0)
         with pytest.raises(TypeError, match=r"sg table of PinnedPage\[Read\] given a KernelPage"):
             sg_set_page(second, kpage, PAGE_SIZE, 0)  # type: ignore[misc]
-        with pytest.raises(TypeError, match="holds Page, PinnedPage, KernelPage or BvecSegment"):
+        with pytest.raises(TypeError, match="page must be a Page, a PinnedPage, a KernelPage or a BvecSegment"):
             sg_set_page(second, "page", PAGE_SIZE, 0)  # type: ignore[misc]
         with pytest.raises(KernelError, match="does not fit in a page"):
             sg_set_page(second, pins[0], PAGE_SIZE, 1)
@@ -135,14 +135,14 @@ def test_sg_table_from_a_bvec_carries_segments(mm: MM) -> None:
     assert entries[0].length == pinapi.PMD_SIZE - 100  # the huge page is one entry
     assert [sg_page(sg) for sg in entries] == list(bvec)
     sg_page(entries[1]).write(0, b"dev")
-    before = state(mm)["folios"]
+    before = exact_state(mm)["folios"]
     with pytest.raises(TypeError, match="got BvecSegment"):
         put_page(sg_page(entries[0]))  # type: ignore[arg-type]
     with vaddr_pin_pages(a, 1, 0, VaddrPin(mm=mm)) as pins, pytest.raises(TypeError, match="one kind"):
         sg_set_page(entries[0], pins[0], PAGE_SIZE, 0)  # type: ignore[arg-type]
     with pytest.raises(KernelError, match="does not fit in its segment"):
         sg_set_page(entries[1], sg_page(entries[1]), entries[1].length + 1, 0)
-    assert state(mm)["folios"] == before
+    assert exact_state(mm)["folios"] == before
     sg_free_table(sgt)
     pinapi.put_user_bvec(bvec, make_dirty=True)
     assert mm.read(a + pinapi.PMD_SIZE, 3) == b"dev"

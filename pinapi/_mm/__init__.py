@@ -7,6 +7,7 @@ Imports under ``TYPE_CHECKING`` are forward declarations (a C header's
 ``tests/test_layering.py`` enforces both rules.
 
     errors          KernelError (-errno), KernelBug (BUG), the WARN()s
+    validate        entry_point: kernel_lock and argument kinds at the public boundary
     page_alloc      folios, pages, zones, the allocator, vmstat; page_ref helpers
     pin_tracking    how pins are counted: the only pin arithmetic
     swapfile        the swap device: slots holding swapped-out anonymous pages

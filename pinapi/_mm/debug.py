@@ -12,6 +12,7 @@ from .errors import PinnedPagePutWarning, err
 from .rmap import folio_expected_refs
 from .page_alloc import ZERO_FOLIO, Folio, Page, kernel_lock, vmstat
 from .pin_tracking import tracking
+from .validate import entry_point
 
 __all__ = ["debug", "set_debug_pins", "debug_pins_enabled"]
 
@@ -57,6 +58,7 @@ class _Debug:
 debug: Final = _Debug()
 
 
+@entry_point
 def set_debug_pins(enabled: bool) -> None:
     """Turn the debug pin counter on or off; EBUSY while pins are live."""
     with kernel_lock:
@@ -65,5 +67,6 @@ def set_debug_pins(enabled: bool) -> None:
         debug.enabled = enabled
 
 
+@entry_point
 def debug_pins_enabled() -> bool:
     return debug.enabled

@@ -15,7 +15,8 @@ __all__ = [
 
 class KernelError(OSError):
     """A call the kernel would fail with -errno; ``.errno`` is that errno and the
-    message names the rule that was broken. Nothing was changed."""
+    message names the rule that was broken. No pin, reference, ledger record,
+    mapping or byte was changed (docs/design.md, "The refused-call contract")."""
 
 
 class KernelBug(AssertionError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .page_alloc import PG, Folio, folio_put
+from .validate import Unique
 
 if TYPE_CHECKING:  # declared here, defined above: the filesystems and the VMAs
     from .fs import Inode
@@ -14,7 +15,7 @@ if TYPE_CHECKING:  # declared here, defined above: the filesystems and the VMAs
 __all__ = ["AddressSpace"]
 
 
-class AddressSpace:
+class AddressSpace(Unique):
     """``struct address_space``: a file's page cache and the VMAs mapping it.
     Folios are keyed by their first page index (huge folios: aligned)."""
 

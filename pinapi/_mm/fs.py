@@ -30,10 +30,11 @@ from .page_alloc import (
     HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, Folio, Zone, alloc_folio, folio_get, folio_put, kernel_lock,
 )  # fmt: skip
 from .pin_tracking import tracking
+from .validate import Unique, entry_point
 
 __all__ = [
     "FileSystem", "Inode", "File", "Shmem", "Hugetlbfs", "Ext4", "FsDax",
-    "FsWarning", "F_LAYOUT", "F_UNLCK", "shmem_file",
+    "FsWarning", "F_LAYOUT", "F_UNLCK", "MAX_LFS_FILESIZE", "shmem_file",
 ]  # fmt: skip
 
 #: ``fcntl(F_SETLEASE)`` arguments: an exclusive layout lease (Ira Weiny's
@@ -42,13 +43,15 @@ F_LAYOUT: Final = 16
 F_UNLCK: Final = 2
 
 _ino: Final = itertools.count(1)
+#: The largest file the page cache can index (``MAX_LFS_FILESIZE`` on 64-bit).
+MAX_LFS_FILESIZE: Final = (1 << 63) - 1
 
 
 class FsWarning(RuntimeWarning):
     """A filesystem's WARN()/ext4_warning()."""
 
 
-class FileSystem:
+class FileSystem(Unique):
     """Base filesystem: memory-backed pages, nothing to write back (tmpfs)."""
 
     name = "tmpfs"
@@ -62,6 +65,7 @@ class FileSystem:
     #: ``write(2)`` is supported (hugetlbfs has no ``write_iter``).
     can_write = True
 
+    @entry_point
     def __init__(self) -> None:
         self.inodes: list[Inode] = []
 
@@ -96,6 +100,7 @@ class Hugetlbfs(FileSystem):
     name = "hugetlbfs"
     can_write = False
 
+    @entry_point
     def __init__(self, order: int = HPAGE_PMD_ORDER) -> None:
         if order not in (HPAGE_PMD_ORDER, HPAGE_PUD_ORDER):
             raise err(errno.EINVAL, f"no hugetlb page size of order {order}: 2 MiB or 1 GiB")
@@ -122,6 +127,7 @@ class Ext4(FileSystem):
     name = "ext4"
     dirty_tracking = True
 
+    @entry_point
     def __init__(self, bug_on_no_buffers: bool = True) -> None:
         super().__init__()
         self.bug_on_no_buffers = bug_on_no_buffers
@@ -165,13 +171,28 @@ class FsDax(FileSystem):
         return alloc_folio(0, Zone.NORMAL)  # device memory never moves
 
 
-class Inode:
+def _check_size(fs: FileSystem, size: int) -> None:
+    """A size a file of *fs* may have: EINVAL if negative or not a multiple
+    of a hugetlbfs page, EFBIG past MAX_LFS_FILESIZE."""
+    if size < 0:
+        raise err(errno.EINVAL, "negative file size")
+    if size > MAX_LFS_FILESIZE:
+        raise err(errno.EFBIG, "file size past MAX_LFS_FILESIZE")
+    if fs.folio_order and size % (PAGE_SIZE << fs.folio_order):
+        raise err(errno.EINVAL, f"{fs.name} sizes are multiples of the huge page size")
+
+
+class Inode(Unique):
     """A file: its size, page cache and number. An unlinked inode
     (``nlink == 0``: shmem, memfd, the object behind shared anonymous memory)
     is evicted, its page cache dropped, once no open file and no mapping
     holds it."""
 
+    @entry_point
     def __init__(self, fs: FileSystem, size: int = 0, nlink: int = 1) -> None:
+        _check_size(fs, size)
+        if not 0 <= nlink < 1 << 32:
+            raise err(errno.EINVAL, f"nlink {nlink} is not a 32-bit link count")
         self.fs = fs
         self.size = size
         self.nlink = nlink
@@ -180,6 +201,7 @@ class Inode:
         self.mapping = AddressSpace(self)
         fs.inodes.append(self)
 
+    @entry_point
     def iput(self) -> None:
         """Evict the inode if it is unlinked and nothing holds it any more:
         ``truncate_inode_pages()``. A pinned folio leaves the cache and lives
@@ -204,6 +226,7 @@ class Inode:
             pos += n
         return out
 
+    @entry_point
     def read(self, pos: int, length: int) -> bytes:
         """``read(2)`` through the page cache; stops at end of file."""
         if pos < 0 or length < 0:
@@ -211,10 +234,13 @@ class Inode:
         with kernel_lock:
             return b"".join(f.read(off, n) for f, off, n in self._folios(pos, min(pos + length, self.size)))
 
+    @entry_point
     def write(self, pos: int, data: bytes) -> None:
         """``write(2)`` through the page cache; extends the file."""
         if pos < 0:
             raise err(errno.EINVAL, "negative file position")
+        if pos + len(data) > MAX_LFS_FILESIZE:
+            raise err(errno.EFBIG, "write past the largest file size")
         if not self.fs.can_write:
             raise err(errno.EINVAL, f"{self.fs.name} has no write(2): write through a mapping")
         with kernel_lock:
@@ -229,13 +255,11 @@ class Inode:
                 done += n
             self.size = max(self.size, pos + len(data))
 
+    @entry_point
     def truncate(self, size: int) -> None:
         """``ftruncate(2)``: shrink (dropping pages, mappings and private
         copies past the end, zeroing the rest of the last folio) or grow."""
-        if size < 0:
-            raise err(errno.EINVAL, "negative file size")
-        if self.fs.folio_order and size % (PAGE_SIZE << self.fs.folio_order):
-            raise err(errno.EINVAL, f"{self.fs.name} sizes are multiples of the huge page size")
+        _check_size(self.fs, size)
         with kernel_lock:
             folio_bytes = PAGE_SIZE << self.fs.folio_order
             cached = [(f.index << PAGE_SHIFT) + f.size for f in self.mapping.pages.values()]
@@ -244,12 +268,15 @@ class Inode:
                 self._remove_range(size, end, True)
             self.size = size
 
+    @entry_point
     def punch_hole(self, offset: int, length: int) -> None:
         """``fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)``: the range
         reads as zeroes afterwards; whole folios are dropped, partial ones
         zeroed; private copies are left alone."""
         if offset < 0 or length <= 0:
             raise err(errno.EINVAL, "hole punch needs offset >= 0 and length > 0")
+        if offset + length > MAX_LFS_FILESIZE:
+            raise err(errno.EFBIG, "hole punch past the largest file size")
         with kernel_lock:
             end = min(offset + length, self.size)
             if offset < end:
@@ -289,10 +316,11 @@ class Inode:
             self.fs.punch_blocks(self, first, last)
 
 
-class File:
+class File(Unique):
     """An open file: what ``mmap`` and ``VaddrPin`` name as the owner. A pin
     keeps the ``File`` (and so its owner's name) after ``close()``."""
 
+    @entry_point
     def __init__(self, inode: Inode, name: str = "") -> None:
         self.inode = inode
         self.name = name
@@ -304,6 +332,7 @@ class File:
         closed = " closed" if self.closed else ""
         return f"<File {self.name or hex(id(self))} on {self.inode.fs.name}{closed}>"
 
+    @entry_point
     def setlease(self, arg: int) -> None:
         """``fcntl(F_SETLEASE)``: F_LAYOUT takes an exclusive layout lease,
         which FOLL_LONGTERM on fsdax requires; F_UNLCK drops it."""
@@ -313,6 +342,7 @@ class File:
             raise err(errno.EBADF, f"{self!r} is closed")
         self.layout_lease = arg == F_LAYOUT
 
+    @entry_point
     def close(self) -> None:
         """``close(2)``: the descriptor and its lease go; mappings and pins
         taken through it stay."""
@@ -325,6 +355,7 @@ class File:
             self.inode.iput()
 
 
+@entry_point
 def shmem_file(size: int, name: str = "shmem") -> File:
     """``shmem_file_setup()``: an unlinked tmpfs file of *size* bytes, freed
     when it is closed and unmapped."""

@@ -10,12 +10,14 @@ from typing import Final
 
 from .errors import err
 from .mmap import MM
+from .validate import entry_point
 
 __all__ = ["current_mm", "kthread_use_mm"]
 
 _current_mm: Final[contextvars.ContextVar[MM | None]] = contextvars.ContextVar("current_mm", default=None)
 
 
+@entry_point
 def current_mm() -> MM:
     """``current->mm``; ESRCH outside ``kthread_use_mm()``."""
     mm = _current_mm.get()
@@ -24,6 +26,7 @@ def current_mm() -> MM:
     return mm
 
 
+@entry_point
 @contextlib.contextmanager
 def kthread_use_mm(mm: MM) -> Generator[MM]:
     """Run the block as a task whose ``current->mm`` is *mm*."""

@@ -10,14 +10,19 @@ from .filemap import AddressSpace
 from .page_alloc import PG, Folio, Zone, alloc_folio, folio_put, vmstat
 from .pin_tracking import tracking
 from .rmap import folio_expected_refs, rmap_walk
+from .validate import entry_point
 
 __all__ = ["migrate_folio"]
 
 
+@entry_point
 def migrate_folio(folio: Folio, zone: Zone) -> Folio:
     """Move *folio*'s data, mappings and cache slot to a new folio in *zone*;
     the old one is freed. EBUSY, with nothing changed, while anyone holds a
-    reference beyond the mappings and the page cache (a pin, a GUP reference)."""
+    reference beyond the mappings and the page cache (a pin, a GUP reference);
+    EINVAL for a folio already freed."""
+    if folio.refcount() == 0:
+        raise err(errno.EINVAL, f"cannot migrate {folio!r}: it is free")
     if tracking.strategy.maybe_dma_pinned(folio) or folio.refcount() != folio_expected_refs(folio):
         raise err(errno.EBUSY, f"cannot migrate {folio!r}: it holds extra references (pinned?)")
     new = alloc_folio(folio.order, zone)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 from .errors import err
 from .page_alloc import PAGE_SHIFT, PAGE_SIZE, PG, PMD_SIZE, int_bit_operators
 from .pgtable import PageTable
+from .validate import Unique, entry_point
 
 if TYPE_CHECKING:  # struct file is declared here, defined by the filesystems above
     from .fs import File
@@ -53,7 +54,7 @@ class AnonVma:
         self.mms: list[MMStruct] = []
 
 
-class VMA:
+class VMA(Unique):
     """``struct vm_area_struct``: ``[vm_start, vm_end)`` with one set of flags."""
 
     __slots__ = (
@@ -135,7 +136,7 @@ class VMA:
         )
 
 
-class MMStruct:
+class MMStruct(Unique):
     """``struct mm_struct``: the VMAs (sorted by ``vm_start``, never
     overlapping), the page tables and the anon_vma family of a process."""
 
@@ -151,6 +152,7 @@ class MMStruct:
     def __repr__(self) -> str:
         return f"<MM {self.name or hex(id(self))}>"
 
+    @entry_point
     def find_vma(self, addr: int) -> VMA | None:
         """The VMA containing *addr*, or None."""
         i = bisect.bisect_right(self.vmas, addr, key=lambda v: v.vm_start) - 1

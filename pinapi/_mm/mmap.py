@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Final
 
 from .errors import err
-from .fs import File, shmem_file
+from .fs import MAX_LFS_FILESIZE, File, Hugetlbfs, Inode, Shmem
 from .memory import access_vm, copy_page_range, zap_page_range
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
 from .vmscan import pageout
@@ -20,6 +20,7 @@ from .page_alloc import (
     HPAGE_PMD_ORDER, HPAGE_PUD_ORDER, PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, Page, kernel_lock, page_read,
     page_write,
 )  # fmt: skip
+from .validate import entry_point
 
 __all__ = [
     "PROT_NONE", "PROT_READ", "PROT_WRITE", "PROT_EXEC",
@@ -55,6 +56,7 @@ _MADV_VM_FLAGS: Final = {
     MADV_HUGEPAGE: (VM.HUGEPAGE, VM.NOHUGEPAGE),
     MADV_NOHUGEPAGE: (VM.NOHUGEPAGE, VM.HUGEPAGE),
 }
+_MAP_FLAGS: Final = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_HUGETLB | 0x3F << MAP_HUGE_SHIFT
 
 _MMAP_BASE: Final = 0x7F00_0000_0000
 
@@ -91,6 +93,7 @@ def cgroup() -> Iterator[list[MM]]:
 class MM(MMStruct):
     """A process address space: ``struct mm_struct`` and its system calls."""
 
+    @entry_point
     def __init__(self, name: str = "") -> None:
         super().__init__(name)
         self._next_addr = _MMAP_BASE
@@ -98,6 +101,7 @@ class MM(MMStruct):
             for members in _cgroups:
                 members.append(self)
 
+    @entry_point
     def mmap(
         self,
         length: int,
@@ -121,6 +125,8 @@ class MM(MMStruct):
             if flags & MAP_HUGETLB and file is not None and not file.inode.fs.folio_order:
                 raise err(errno.EINVAL, f"MAP_HUGETLB of a {file.inode.fs.name} file: only hugetlbfs files "
                                         "and anonymous memory have huge pages")  # fmt: skip
+            if flags & ~_MAP_FLAGS:
+                raise err(errno.EINVAL, f"unknown mmap flags {flags & ~_MAP_FLAGS:#x}")
             huge_order = 0
             if flags & MAP_HUGETLB:
                 huge = flags >> MAP_HUGE_SHIFT & 0x3F
@@ -136,23 +142,27 @@ class MM(MMStruct):
                 raise err(errno.EINVAL, "hugetlb length must be a multiple of the huge page size")
             if offset < 0 or offset % align:
                 raise err(errno.EINVAL, "offset must be aligned to the page size")
-            anon_shared: File | None = None
             if flags & MAP_ANONYMOUS:
                 if file is not None:
                     raise err(errno.EINVAL, "MAP_ANONYMOUS with a file")
-                if kind == MAP_SHARED and not huge_order:
-                    file = shmem_file(length, "dev/zero")  # shared anon is shmem
-                    anon_shared = file
             elif file is None:
                 raise err(errno.EBADF, "a file mapping needs a file")
+            elif file.closed:
+                raise err(errno.EBADF, f"{file!r} is closed: there is no descriptor to map")
+            elif offset + length > MAX_LFS_FILESIZE:
+                raise err(errno.EOVERFLOW, "offset + length is past the largest file size")
             if kind == MAP_SHARED:
                 vm |= VM.SHARED
             if flags & MAP_FIXED:
                 if addr % align or addr <= 0 or addr + length > TASK_SIZE:
                     raise err(errno.EINVAL, "MAP_FIXED address unaligned or out of range")
-                self._unmap(addr, self._check_range(addr, length))
+                self._unmap(addr, self._check_range(addr, length))  # every argument checked: nothing below refuses
             else:
                 addr = self._get_unmapped_area(length, max(align, PMD_SIZE))
+            anon_shared: File | None = None
+            if flags & MAP_ANONYMOUS and kind == MAP_SHARED:  # an unlinked file, shared with children
+                fs = Hugetlbfs(huge_order) if huge_order else Shmem()
+                file = anon_shared = File(Inode(fs, length, nlink=0), "anon_hugepage" if huge_order else "dev/zero")
             pgoff = offset >> PAGE_SHIFT if file is not None else addr >> PAGE_SHIFT  # anon: for the rmap
             vma = VMA(self, addr, addr + length, vm | vm_flags, file, pgoff, huge_order)
             if huge_order:
@@ -209,8 +219,8 @@ class MM(MMStruct):
             i += 1
 
     def _check_range(self, addr: int, length: int) -> int:
-        if addr % PAGE_SIZE or length <= 0:
-            raise err(errno.EINVAL, "range must start page-aligned and be non-empty")
+        if addr < 0 or addr % PAGE_SIZE or length <= 0:
+            raise err(errno.EINVAL, "range must start at a page-aligned user address and be non-empty")
         end = addr + ((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
         if end > TASK_SIZE:
             raise err(errno.EINVAL, "range beyond TASK_SIZE")
@@ -219,6 +229,13 @@ class MM(MMStruct):
             if vma.huge_order and (max(addr, vma.vm_start) % align or min(end, vma.vm_end) % align):
                 raise err(errno.EINVAL, "a hugetlb mapping splits only at its huge page size")
         return end
+
+    def _check_mapped(self, addr: int, end: int, call: str) -> None:
+        """ENOMEM unless VMAs cover every page of ``[addr, end)``: refused
+        before anything changes (the kernel applies what it can, then fails)."""
+        covered = sum(min(end, v.vm_end) - max(addr, v.vm_start) for v in self.vmas_in(addr, end))
+        if covered != end - addr:
+            raise err(errno.ENOMEM, f"{call} range is not fully mapped")
 
     def _vmas_split_to(self, addr: int, end: int) -> list[VMA]:
         for vma in self.vmas_in(addr, end):
@@ -229,6 +246,7 @@ class MM(MMStruct):
                 self._split_vma(vma, end)
         return self.vmas_in(addr, end)
 
+    @entry_point
     def munmap(self, addr: int, length: int) -> None:
         """``munmap(2)``: pinned pages stay alive until unpinned."""
         with kernel_lock:
@@ -241,6 +259,7 @@ class MM(MMStruct):
             zap_page_range(self, vma.vm_start, vma.vm_end)
             self._remove_vma(vma)
 
+    @entry_point
     def mremap(self, old_addr: int, old_size: int, new_size: int, flags: int = 0, new_addr: int = 0) -> int:
         """``mremap(2)`` of a range inside one VMA: shrink it in place, grow
         it in place if the space after it is free, else (MREMAP_MAYMOVE) move
@@ -303,19 +322,19 @@ class MM(MMStruct):
         self._unmap(old_addr, old_addr + length)
         return new_addr
 
+    @entry_point
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         """``mprotect(2)``; every page of the range must be mapped."""
         with kernel_lock:
             self.check_live()
             end = self._check_range(addr, length)
             vm = _prot_to_vm(prot)
-            covered = sum(min(end, v.vm_end) - max(addr, v.vm_start) for v in self.vmas_in(addr, end))
-            if covered != end - addr:
-                raise err(errno.ENOMEM, "mprotect range is not fully mapped")
+            self._check_mapped(addr, end, "mprotect")
             for vma in self._vmas_split_to(addr, end):
                 vma.vm_flags = vma.vm_flags & ~(VM.READ | VM.WRITE | VM.EXEC) | vm
             self._merge_vmas(addr, end)
 
+    @entry_point
     def madvise(self, addr: int, length: int, advice: int) -> None:
         """``madvise(2)``: MADV_HUGEPAGE / MADV_NOHUGEPAGE; MADV_DONTFORK /
         MADV_DOFORK (VM_DONTCOPY: a child has nothing there); MADV_DONTNEED
@@ -328,6 +347,7 @@ class MM(MMStruct):
             end = self._check_range(addr, length)
             if advice not in (*_MADV_VM_FLAGS, MADV_DONTNEED, MADV_PAGEOUT):
                 raise err(errno.EINVAL, f"unsupported madvise advice {advice}")
+            self._check_mapped(addr, end, "madvise")
             refused = {MADV_DOFORK: VM.IO, MADV_DONTNEED: VM.PFNMAP, MADV_PAGEOUT: VM.PFNMAP | VM.HUGETLB}
             for vma in self.vmas_in(addr, end):
                 if vma.vm_flags & refused.get(advice, 0):
@@ -345,6 +365,7 @@ class MM(MMStruct):
                 else:
                     pageout(self, lo, hi)
 
+    @entry_point
     def exit(self) -> None:
         """``exit_mmap()``: drop every mapping. A device's pins are not the
         MM's to drop: pinned pages stay until their holder unpins them."""
@@ -357,6 +378,7 @@ class MM(MMStruct):
             self.anon_vma.mms.remove(self)
             self.dead = True
 
+    @entry_point
     def fork(self, name: str = "") -> MM:
         """``fork()``: a child with a copy of every VMA but VM_DONTCOPY ones,
         in the parent's ``AnonVma``. Shared mappings and page-cache pages are
@@ -378,21 +400,25 @@ class MM(MMStruct):
                 copy_page_range(self, child, vma)
             return child
 
+    @entry_point
     def lookup(self, addr: int) -> Page | None:
         """The page mapped at *addr* (no fault, no reference), or None."""
         with kernel_lock:
             return self.pgtable.lookup(addr)
 
+    @entry_point
     def mapped_pages(self) -> Iterator[tuple[int, Page]]:
         """Every (address, page) mapped, in address order."""
         with kernel_lock:
             return iter(list(self.pgtable.mapped()))
 
+    @entry_point
     def read(self, addr: int, length: int) -> bytes:
         """What the process reads at *addr* (faults pages in)."""
         with kernel_lock:
             return b"".join(page_read(page, off, n) for page, off, n in access_vm(self, addr, length, False))
 
+    @entry_point
     def write(self, addr: int, data: bytes) -> None:
         """The process writes *data* at *addr* (faults, copy-on-write)."""
         with kernel_lock:

@@ -9,12 +9,13 @@ zeroes and costs nothing.
 from __future__ import annotations
 
 import enum
-import threading
+import errno
 from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Final, TypeVar, final
 
-from .errors import KernelBug
+from .errors import KernelBug, err
+from .validate import Unique, entry_point, kernel_lock, span
 
 __all__ = [
     "PAGE_SHIFT",
@@ -43,6 +44,7 @@ __all__ = [
     "split_off",
     "folio_get",
     "folio_put",
+    "folio_put_check",
     "kernel_lock",
     "model_setting",
 ]
@@ -57,10 +59,6 @@ GUP_PIN_COUNTING_BIAS: Final = 1 << 10
 #: _refcount is a 32-bit atomic_t: ``Folio._refcount`` holds it unsigned, so
 #: a count past INT_MAX reads negative in ``refcount()``.
 REFCOUNT_MAX: Final = (1 << 31) - 1
-
-#: Atomic operations and the mmap lock are modelled by one lock: every public
-#: entry point holds it, so counts stay exact under threads.
-kernel_lock: Final = threading.RLock()
 
 
 class Zone(enum.Enum):
@@ -138,10 +136,12 @@ class VmStat:
     pswpin: int
     pswpout: int
 
+    @entry_point
     def __init__(self) -> None:
         for name in self.__slots__:
             setattr(self, name, 0)
 
+    @entry_point
     def snapshot(self) -> dict[str, int]:
         """A copy of every counter, for diffing before and after."""
         with kernel_lock:
@@ -152,7 +152,7 @@ vmstat: Final = VmStat()
 
 
 @final
-class Folio:
+class Folio(Unique):
     """A physically contiguous, naturally aligned run of ``1 << order`` pages."""
 
     __slots__ = (
@@ -269,18 +269,24 @@ class Folio:
         ``_refcount`` hits 0. The zero page is never counted."""
         if self.flags & _PG_RESERVED:
             return
-        new = self._refcount - refs
-        if new < 0:
-            raise KernelBug(f"_refcount underflow on {self!r}")
-        if new == 0 and (self._mapcount or self._pincount):
-            raise KernelBug(f"freeing a mapped or pinned folio {self!r}: a reference was dropped twice")
-        self._refcount = new
+        new = self._refcount = self.put_check(refs)
         if new == 0:
             self._data = None
             self.mapping = None
             self.flags = 0
             self.ptes_exclusive = 0
             vmstat.nr_folios_freed += 1
+
+    def put_check(self, refs: int) -> int:
+        """The ``_refcount`` dropping *refs* references leaves; KernelBug, with
+        nothing changed, if that underflows or frees a folio still mapped or
+        pinned."""
+        new = self._refcount - refs
+        if new < 0:
+            raise KernelBug(f"_refcount underflow on {self!r}")
+        if new == 0 and (self._mapcount or self._pincount):
+            raise KernelBug(f"freeing a mapped or pinned folio {self!r}: a reference was dropped twice")
+        return new
 
     def pin_add(self, nr: int) -> None:
         """``atomic_add(nr, &folio->_pincount)``: a large folio's pins."""
@@ -378,6 +384,8 @@ class Page:
     """One base page of a folio: ``folio_page(folio, index)``."""
 
     __slots__ = ("folio", "index")
+    _kind = ("a plain reference, which struct page calls take and put_page() drops; "
+             "never its data (pin_user_pages.rst case 5)")  # fmt: skip
 
     folio: Folio
     index: int
@@ -405,17 +413,16 @@ class Page:
 
 
 def page_read(page: Page, offset: int = 0, length: int = PAGE_SIZE) -> bytes:
-    """Read *length* bytes at *offset* of one base page. The model's own
-    access: drivers reach page data only through a pin or a kernel page."""
-    if offset < 0 or length < 0 or offset + length > PAGE_SIZE:
-        raise KernelBug(f"access [{offset}, {offset + length}) outside a page")
+    """Read *length* bytes at *offset* of one base page (EINVAL outside it).
+    The model's own access: drivers reach page data only through a pin or a
+    kernel page."""
+    span(offset, length, PAGE_SIZE, "a page")
     return page.folio.read(page.index * PAGE_SIZE + offset, length)
 
 
 def page_write(page: Page, offset: int, data: bytes) -> None:
     """Write *data* at *offset* of one base page (see ``page_read``)."""
-    if offset < 0 or offset + len(data) > PAGE_SIZE:
-        raise KernelBug(f"access [{offset}, {offset + len(data)}) outside a page")
+    span(offset, len(data), PAGE_SIZE, "a page")
     page.folio.write(page.index * PAGE_SIZE + offset, data)
 
 
@@ -465,9 +472,13 @@ class _Allocator:
 _allocator: Final = _Allocator()
 
 
+@entry_point
 def alloc_folio(order: int = 0, zone: Zone | None = None) -> Folio:
     """``folio_alloc()``: a new folio with ``_refcount`` 1, owned by the caller.
-    *zone* defaults to where user pages currently go (see ``alloc_zone``)."""
+    *zone* defaults to where user pages currently go (see ``alloc_zone``).
+    EINVAL for an order past the largest folio, a 1 GiB hugetlb page."""
+    if not 0 <= order <= HPAGE_PUD_ORDER:
+        raise err(errno.EINVAL, f"no folio of order {order}: 0 to {HPAGE_PUD_ORDER}")
     with kernel_lock:
         return _allocator.alloc(order, zone)
 
@@ -490,6 +501,7 @@ def model_setting(owner: object, attr: str, value: _V, check: Callable[[], None]
             setattr(owner, attr, saved)
 
 
+@entry_point
 def alloc_zone(zone: Zone) -> AbstractContextManager[Zone]:
     """Context manager: user pages faulted in meanwhile come from *zone*
     (think movablecore= or a CMA area)."""
@@ -506,6 +518,9 @@ _PG_RESERVED: Final = int(PG.reserved)  # an enum member lookup costs more than 
 folio_get: Final = Folio.get
 #: Drop *refs* references; the folio is freed when ``_refcount`` hits 0.
 folio_put: Final = Folio.put
+#: The ``_refcount`` dropping *refs* references leaves; KernelBug, with
+#: nothing changed, if that underflows or frees a folio still mapped or pinned.
+folio_put_check: Final = Folio.put_check
 
 
 #: The shared zero page: mapped for reads of never-written anonymous memory;

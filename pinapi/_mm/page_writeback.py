@@ -17,6 +17,7 @@ from __future__ import annotations
 from .fs import FileSystem, Inode
 from .page_alloc import PG, Folio, kernel_lock
 from .pin_tracking import tracking
+from .validate import entry_point
 
 __all__ = ["folio_writeback", "writeback", "sync_filesystem"]
 
@@ -35,6 +36,7 @@ def folio_writeback(inode: Inode, folio: Folio) -> None:
         folio.flags &= ~PG.writeback
 
 
+@entry_point
 def writeback(inode: Inode) -> int:
     """``filemap_write_and_wait()``: write every dirty folio of *inode*, in
     index order; returns how many were written. A filesystem without a
@@ -48,6 +50,7 @@ def writeback(inode: Inode) -> int:
         return len(dirty)
 
 
+@entry_point
 def sync_filesystem(fs: FileSystem) -> int:
     """``sync_filesystem()``: write back every file of *fs*."""
     with kernel_lock:

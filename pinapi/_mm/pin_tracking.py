@@ -15,6 +15,7 @@ from typing import ClassVar, Final
 
 from .errors import KernelBug, err
 from .page_alloc import GUP_PIN_COUNTING_BIAS, PG, Folio, folio_put, model_setting, vmstat
+from .validate import entry_point
 
 __all__ = [
     "PinTracking",
@@ -135,6 +136,7 @@ class ExactCounter(_PlainRefPin):
 
     name = "exact-counter"
 
+    @entry_point
     def __init__(self) -> None:
         self.page_ext: dict[Folio, int] = {}
 
@@ -182,6 +184,7 @@ class LookupTree(_PlainRefPin):
 
     name = "lookup-tree"
 
+    @entry_point
     def __init__(self) -> None:
         self.tree: dict[int, int] = {}
 
@@ -209,6 +212,7 @@ class _Current:
 tracking: Final = _Current()
 
 
+@entry_point
 def use_tracking(strategy: PinTracking) -> AbstractContextManager[PinTracking]:
     """Context manager: count pins with *strategy* meanwhile. EBUSY while pins
     are live, since they were counted the other way."""

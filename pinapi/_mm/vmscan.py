@@ -18,10 +18,12 @@ from .pgtable import pmd_end
 from .pin_tracking import tracking
 from .rmap import folio_expected_refs, rmap_walk
 from .swapfile import alloc_swap_slot
+from .validate import entry_point
 
 __all__ = ["reclaim", "pageout"]
 
 
+@entry_point
 def reclaim(inode: Inode) -> int:
     """Reclaim *inode*'s clean page cache; returns how many folios were
     freed. Dirty, under-writeback and pinned folios are kept whole. Others are
