@@ -14,7 +14,8 @@
  *                       stays for plain references.
  *   PIN_TYPES      (c)  (b) with distinct C types: struct pinned_page,
  *                       struct pinned_bio_vec, and a pinned sg table whose
- *                       sg_page() returns a struct pinned_page *.
+ *                       sg_page() returns a struct pinned_page *; a pin
+ *                       taken without FOLL_WRITE is a const one.
  *   PIN_SPARSE     (d)  (b) with the __pinned sparse address space on pinned
  *                       page pointers; gcc sees (b).
  */
@@ -88,6 +89,7 @@ void release_pages(struct page **pages, int nr);	/* 6.12: a transparent union of
 bool set_page_dirty(struct page *page);
 int set_page_dirty_lock(struct page *page);
 struct page *alloc_page(gfp_t gfp);
+void *kzalloc(size_t size, gfp_t flags);
 unsigned long page_to_pfn(struct page *page);
 struct page *pfn_to_page(unsigned long pfn);
 struct folio *page_folio(struct page *page);
@@ -164,6 +166,7 @@ struct vaddr_pin {
 # if PIN_VARIANT == PIN_RENAME
 #  define __PIN_PAGE	struct page
 #  define __PIN_BVEC	struct bio_vec
+#  define __PIN_RO
 # elif PIN_VARIANT == PIN_TYPES
 /*
  * A pin is not a struct page: mm/ defines these (as struct ptdesc overlays
@@ -174,14 +177,22 @@ struct pinned_page;
 struct bvec_page;		/* the first page of a segment's pinned run */
 #  define __PIN_PAGE	struct pinned_page
 #  define __PIN_BVEC	struct pinned_bio_vec
+#  define __PIN_RO	const	/* unpin_user_page() takes a pin of either permission */
 struct pinned_bio_vec {
 	struct bvec_page *bv_page;
+	unsigned int bv_len;
+	unsigned int bv_offset;
+};
+/* Segments of a bvec taken without FOLL_WRITE. */
+struct pinned_read_bio_vec {
+	const struct bvec_page *bv_page;
 	unsigned int bv_len;
 	unsigned int bv_offset;
 };
 # else /* PIN_SPARSE */
 #  define __PIN_PAGE	struct page __pinned
 #  define __PIN_BVEC	struct pinned_bio_vec
+#  define __PIN_RO
 /* Segments of get_user_bvec(): struct bio_vec's own bv_page stays plain. */
 struct pinned_bio_vec {
 	struct page __pinned *bv_page;
@@ -192,7 +203,7 @@ struct pinned_bio_vec {
 
 long vaddr_pin_pages(unsigned long addr, unsigned long nr_pages, unsigned int gup_flags,
 		     __PIN_PAGE **pages, struct vaddr_pin *vaddr_pin);
-void unpin_user_page(__PIN_PAGE *page);
+void unpin_user_page(__PIN_RO __PIN_PAGE *page);
 void unpin_user_pages(__PIN_PAGE **pages, unsigned long npages);
 void unpin_user_pages_dirty_lock(__PIN_PAGE **pages, unsigned long npages, bool make_dirty);
 void vaddr_unpin_pages_dirty_lock(__PIN_PAGE **pages, unsigned long nr_pages,
@@ -236,41 +247,153 @@ static inline struct pinned_scatterlist *pinned_sg_next(struct pinned_scatterlis
 	return (struct pinned_scatterlist *)sg_next(&sg->sg);
 }
 
+/*
+ * The write permission. A pin taken without FOLL_WRITE is a read pin, a
+ * const struct pinned_page * (its bvec a struct pinned_read_bio_vec, its
+ * table a struct pinned_read_sg_table): memcpy_to_page() refuses it (a
+ * discarded const) and its releases take make_dirty only as the constant
+ * false. C selects on types, not values, so a pin's permission is the type
+ * of the array it is pinned into; where gup_flags are a constant, a write
+ * pin's array without FOLL_WRITE does not build. Flags computed at run time
+ * are not checked: mm/ keeps no record of which pins were taken for writing.
+ */
+struct pinned_read_scatterlist {
+	struct scatterlist sg;
+};
+
+struct pinned_read_sg_table {
+	struct pinned_read_scatterlist *sgl;
+	unsigned int nents;
+	unsigned int orig_nents;
+};
+
+static inline const struct pinned_page *pinned_read_sg_page(struct pinned_read_scatterlist *sg)
+{
+	return (const struct pinned_page *)sg_page(&sg->sg);
+}
+
+static inline void pinned_read_sg_set_page(struct pinned_read_scatterlist *sg,
+					   const struct pinned_page *page, unsigned int len,
+					   unsigned int offset)
+{
+	sg_set_page(&sg->sg, (struct page *)page, len, offset);
+}
+
+static inline struct pinned_read_scatterlist *pinned_read_sg_next(struct pinned_read_scatterlist *sg)
+{
+	return (struct pinned_read_scatterlist *)sg_next(&sg->sg);
+}
+
+int pinned_sg_alloc_table(struct pinned_sg_table *table, unsigned int nents, gfp_t gfp_mask);
+int pinned_read_sg_alloc_table(struct pinned_read_sg_table *table, unsigned int nents,
+			       gfp_t gfp_mask);
 int pinned_sg_alloc_table_from_pages(struct pinned_sg_table *sgt, struct pinned_page **pages,
 				     unsigned int n_pages, unsigned int offset, unsigned long size,
 				     gfp_t gfp_mask);
+int pinned_read_sg_alloc_table_from_pages(struct pinned_read_sg_table *sgt,
+					  const struct pinned_page **pages, unsigned int n_pages,
+					  unsigned int offset, unsigned long size, gfp_t gfp_mask);
 void pinned_sg_free_table(struct pinned_sg_table *table);
+void pinned_read_sg_free_table(struct pinned_read_sg_table *table);
 int pinned_dma_map_sgtable(struct device *dev, struct pinned_sg_table *sgt,
 			   enum dma_data_direction dir, unsigned long attrs);
+int pinned_read_dma_map_sgtable(struct device *dev, struct pinned_read_sg_table *sgt,
+				enum dma_data_direction dir, unsigned long attrs);
 void pinned_dma_unmap_sgtable(struct device *dev, struct pinned_sg_table *sgt,
 			      enum dma_data_direction dir, unsigned long attrs);
+void pinned_read_dma_unmap_sgtable(struct device *dev, struct pinned_read_sg_table *sgt,
+				   enum dma_data_direction dir, unsigned long attrs);
 void pinned_memcpy_to_page(struct pinned_page *page, size_t offset, const char *from, size_t len);
-void pinned_memcpy_from_page(char *to, struct pinned_page *page, size_t offset, size_t len);
+void pinned_memcpy_from_page(char *to, const struct pinned_page *page, size_t offset, size_t len);
 void bvec_memcpy_to_page(struct bvec_page *page, size_t offset, const char *from, size_t len);
-void bvec_memcpy_from_page(char *to, struct bvec_page *page, size_t offset, size_t len);
+void bvec_memcpy_from_page(char *to, const struct bvec_page *page, size_t offset, size_t len);
+
+long vaddr_pin_read_pages(unsigned long addr, unsigned long nr_pages, unsigned int gup_flags,
+			  const struct pinned_page **pages, struct vaddr_pin *vaddr_pin);
+void unpin_user_read_pages(const struct pinned_page **pages, unsigned long npages);
+void unpin_user_read_pages_dirty_lock(const struct pinned_page **pages, unsigned long npages,
+				      bool make_dirty);
+void vaddr_unpin_read_pages_dirty_lock(const struct pinned_page **pages, unsigned long nr_pages,
+				       struct vaddr_pin *vaddr_pin, bool make_dirty);
+long get_user_read_bvec(unsigned long addr, size_t length, unsigned int gup_flags,
+			struct pinned_read_bio_vec *bv, int nr_bv, struct vaddr_pin *vaddr_pin);
+void put_user_read_bvec(struct pinned_read_bio_vec *bv, int nr_bv, bool make_dirty);
+
+/*
+ * Whether x is a constant expression, as 6.12's __is_constexpr(): only then
+ * is (void *)(x * 0) a null pointer constant, and the conditional an int *.
+ * The assertion is 0, as BUILD_BUG_ON_ZERO(), with a message.
+ */
+#define __PIN_CONSTANT(x) _Generic((1 ? (void *)((long)(x) * 0l) : (int *)1), int *: 1, default: 0)
+#define __PIN_BUILD_BUG_ON_ZERO(e, msg) \
+	((int)(0 * sizeof(struct { _Static_assert(!(e), msg); char __c; })))
+/* gup_flags for pins into *out*: a write pin's constant flags have FOLL_WRITE. */
+#define __PIN_FLAGS(gup_flags, out, read_type) ((gup_flags) + __PIN_BUILD_BUG_ON_ZERO( \
+	_Generic((out), read_type: 0, default: __builtin_choose_expr(__PIN_CONSTANT(gup_flags), \
+		 !((gup_flags) & FOLL_WRITE), 0)), \
+	"gup_flags without FOLL_WRITE: a read pin, const struct pinned_page * or struct pinned_read_bio_vec"))
+/* make_dirty for a release of *out*: a read pin's is the constant false. */
+#define __PIN_DIRTY(make_dirty, out, read_type) ((make_dirty) + __PIN_BUILD_BUG_ON_ZERO( \
+	_Generic((out), read_type: __builtin_choose_expr(__PIN_CONSTANT(make_dirty), (make_dirty), 1), \
+		 default: 0), \
+	"make_dirty on a read pin: released with the constant false"))
+
+#define vaddr_pin_pages(addr, nr_pages, gup_flags, pages, vaddr_pin) _Generic((pages), \
+	const struct pinned_page **: vaddr_pin_read_pages, default: vaddr_pin_pages)(addr, nr_pages, \
+	__PIN_FLAGS(gup_flags, pages, const struct pinned_page **), pages, vaddr_pin)
+#define unpin_user_pages(pages, npages) _Generic((pages), \
+	const struct pinned_page **: unpin_user_read_pages, default: unpin_user_pages)(pages, npages)
+#define unpin_user_pages_dirty_lock(pages, npages, make_dirty) _Generic((pages), \
+	const struct pinned_page **: unpin_user_read_pages_dirty_lock, \
+	default: unpin_user_pages_dirty_lock)(pages, npages, \
+	__PIN_DIRTY(make_dirty, pages, const struct pinned_page **))
+#define vaddr_unpin_pages_dirty_lock(pages, nr_pages, vaddr_pin, make_dirty) _Generic((pages), \
+	const struct pinned_page **: vaddr_unpin_read_pages_dirty_lock, \
+	default: vaddr_unpin_pages_dirty_lock)(pages, nr_pages, vaddr_pin, \
+	__PIN_DIRTY(make_dirty, pages, const struct pinned_page **))
+#define get_user_bvec(addr, length, gup_flags, bv, nr_bv, vaddr_pin) _Generic((bv), \
+	struct pinned_read_bio_vec *: get_user_read_bvec, default: get_user_bvec)(addr, length, \
+	__PIN_FLAGS(gup_flags, bv, struct pinned_read_bio_vec *), bv, nr_bv, vaddr_pin)
+#define put_user_bvec(bv, nr_bv, make_dirty) _Generic((bv), \
+	struct pinned_read_bio_vec *: put_user_read_bvec, default: put_user_bvec)(bv, nr_bv, \
+	__PIN_DIRTY(make_dirty, bv, struct pinned_read_bio_vec *))
 
 #define sg_page(sg) _Generic((sg), struct pinned_scatterlist *: pinned_sg_page, \
+			     struct pinned_read_scatterlist *: pinned_read_sg_page, \
 			     default: sg_page)(sg)
 #define sg_set_page(sg, page, len, offset) _Generic((sg), \
-	struct pinned_scatterlist *: pinned_sg_set_page, default: sg_set_page)(sg, page, len, offset)
+	struct pinned_scatterlist *: pinned_sg_set_page, \
+	struct pinned_read_scatterlist *: pinned_read_sg_set_page, \
+	default: sg_set_page)(sg, page, len, offset)
 #define sg_next(sg) _Generic((sg), struct pinned_scatterlist *: pinned_sg_next, \
+			     struct pinned_read_scatterlist *: pinned_read_sg_next, \
 			     default: sg_next)(sg)
+#define sg_alloc_table(sgt, nents, gfp) _Generic((sgt), \
+	struct pinned_sg_table *: pinned_sg_alloc_table, \
+	struct pinned_read_sg_table *: pinned_read_sg_alloc_table, \
+	default: sg_alloc_table)(sgt, nents, gfp)
 #define sg_alloc_table_from_pages(sgt, pages, n_pages, offset, size, gfp) _Generic((sgt), \
 	struct pinned_sg_table *: pinned_sg_alloc_table_from_pages, \
+	struct pinned_read_sg_table *: pinned_read_sg_alloc_table_from_pages, \
 	default: sg_alloc_table_from_pages)(sgt, pages, n_pages, offset, size, gfp)
 #define sg_free_table(sgt) _Generic((sgt), struct pinned_sg_table *: pinned_sg_free_table, \
+				    struct pinned_read_sg_table *: pinned_read_sg_free_table, \
 				    default: sg_free_table)(sgt)
 #define dma_map_sgtable(dev, sgt, dir, attrs) _Generic((sgt), \
 	struct pinned_sg_table *: pinned_dma_map_sgtable, \
+	struct pinned_read_sg_table *: pinned_read_dma_map_sgtable, \
 	default: dma_map_sgtable)(dev, sgt, dir, attrs)
 #define dma_unmap_sgtable(dev, sgt, dir, attrs) _Generic((sgt), \
 	struct pinned_sg_table *: pinned_dma_unmap_sgtable, \
+	struct pinned_read_sg_table *: pinned_read_dma_unmap_sgtable, \
 	default: dma_unmap_sgtable)(dev, sgt, dir, attrs)
 #define memcpy_to_page(page, offset, from, len) _Generic((page), \
-	struct pinned_page *: pinned_memcpy_to_page, struct bvec_page *: bvec_memcpy_to_page, \
+	struct pinned_page *: pinned_memcpy_to_page, const struct pinned_page *: pinned_memcpy_to_page, \
+	struct bvec_page *: bvec_memcpy_to_page, const struct bvec_page *: bvec_memcpy_to_page, \
 	default: memcpy_to_page)(page, offset, from, len)
 #define memcpy_from_page(to, page, offset, len) _Generic((page), \
-	struct pinned_page *: pinned_memcpy_from_page, struct bvec_page *: bvec_memcpy_from_page, \
+	struct pinned_page *: pinned_memcpy_from_page, const struct pinned_page *: pinned_memcpy_from_page, \
+	struct bvec_page *: bvec_memcpy_from_page, const struct bvec_page *: bvec_memcpy_from_page, \
 	default: memcpy_from_page)(to, page, offset, len)
 #endif
 

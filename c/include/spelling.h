@@ -8,6 +8,10 @@
  *   struct pinned_page, struct pinned_bio_vec,   the type a pin, a bvec
  *   struct pinned_sg_table, pinned_scatterlist   segment and a table of pins
  *                                                have under the variant
+ *   __read_pin, struct pinned_read_bio_vec,      the same taken without
+ *   struct pinned_read_sg_table,                 FOLL_WRITE: const and types
+ *   pinned_read_scatterlist                      of their own under (c), the
+ *                                                write pin's types elsewhere
  *   vaddr_pin_pages(), vaddr_unpin_pages_dirty_lock(), get_user_bvec()
  *                                                lose their owner under (a)
  *   sg_set_pinned_page(), sg_pinned_page(), sg_alloc_table_from_pinned_pages(),
@@ -26,7 +30,13 @@
 # define pinned_page		page __pinned
 #endif
 
-#if PIN_VARIANT != PIN_TYPES
+#if PIN_VARIANT == PIN_TYPES
+# define __read_pin		const	/* struct pinned_page __read_pin *: a read pin */
+#else
+# define __read_pin
+# define pinned_read_bio_vec	pinned_bio_vec
+# define pinned_read_sg_table	pinned_sg_table
+# define pinned_read_scatterlist	pinned_scatterlist
 # define pinned_sg_table	sg_table
 # define pinned_scatterlist	scatterlist
 #endif

@@ -19,7 +19,7 @@ void foll_pin_by_value(unsigned long buf, struct vaddr_pin *owner)
 {
 	struct pinned_page *pins[1];
 
-	if (vaddr_pin_pages(buf, 1, 1 << 19, pins, owner) == 1)	/* misuse: einval */
+	if (vaddr_pin_pages(buf, 1, FOLL_WRITE | 1 << 19, pins, owner) == 1)	/* misuse: einval */
 		unpin_user_page(pins[0]);
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Case 1, direct I/O: pin for the transfer, write through the pins, unpin
- * dirtying what the device wrote.
+ * dirtying what the device wrote. Whether dio_read() pins for writing is
+ * known only at run time; it writes only then.
  */
 #include "spelling.h"
 
@@ -12,14 +13,15 @@ void dio_read(unsigned long buf, struct vaddr_pin *owner, bool write_to_user)
 
 	if (vaddr_pin_pages(buf, 8, write_to_user ? FOLL_WRITE : 0, pins, owner) != 8)
 		return;
-	for (i = 0; i < 8; i++)
-		memcpy_to_pinned_page(pins[i], 0, "device data", 11);
+	if (write_to_user)
+		for (i = 0; i < 8; i++)
+			memcpy_to_pinned_page(pins[i], 0, "device data", 11);
 	unpin_user_pages_dirty_lock(pins, 8, write_to_user);
 }
 
 void dio_write(unsigned long buf, struct vaddr_pin *owner, char *out)
 {
-	struct pinned_page *pins[2];
+	struct pinned_page __read_pin *pins[2];
 
 	if (vaddr_pin_pages(buf, 2, 0, pins, owner) != 2)
 		return;

@@ -8,7 +8,7 @@
 void bounce(unsigned long buf, struct vaddr_pin *owner, char *out)
 {
 	struct page *bounce_page = alloc_page(GFP_KERNEL);
-	struct pinned_page *pins[1];
+	struct pinned_page __read_pin *pins[1];
 	char data[64];
 
 	if (!bounce_page)

@@ -49,7 +49,7 @@ DETECT: Final = C / "cocci" / "put_page_on_pin.cocci"
 VARIANTS: Final = {"convention": "PIN_CONVENTION", "rename": "PIN_RENAME", "types": "PIN_TYPES",
                    "sparse": "PIN_SPARSE"}  # fmt: skip
 #: What a mistake does when the build accepts it.
-KINDS: Final = ("leak", "bug", "einval", "race", "legal", "old-api")
+KINDS: Final = ("leak", "bug", "einval", "race", "legal", "old-api", "corrupt", "dirty")
 #: How a released page got from the call that took it to the release.
 PATHS: Final = {
     "direct": "the array or &page the call filled",
