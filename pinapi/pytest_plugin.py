@@ -23,7 +23,8 @@ test modules import them, and puts the originals back at the end.
 
 from __future__ import annotations
 
-import sys
+import importlib
+import inspect
 import threading
 from collections.abc import Callable, Generator, Iterable
 from functools import wraps
@@ -32,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from . import KernelError
 from ._tools.balance import REFERENCE_CALLS, Contract
 
 MARKER = "pinapi_leaks"
@@ -60,10 +62,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _site() -> str:
     """``file:line (function)`` of the first caller outside pinapi."""
-    f = sys._getframe(1)
+    f = inspect.currentframe()  # _site's own: in pinapi, so skipped
+    assert f is not None
     while f.f_back is not None and f.f_globals.get("__name__", "").split(".")[0] == "pinapi":
         f = f.f_back
     return f"{f.f_code.co_filename}:{f.f_lineno} ({f.f_code.co_name})"
+
+
+def _returned(result: object) -> list[Any]:
+    """The pages a call returned: its list, or the one page."""
+    return [*result] if isinstance(result, list) else [result]
 
 
 class _References:
@@ -101,11 +109,11 @@ class _References:
                 if hasattr(args[0], "folio"):
                     pages = [args[0]]
                 elif isinstance(args[0], Iterable):  # of pages: the call and the record both see them
-                    pages = list(args[0])
+                    pages = [*args[0]]
                     args = (pages, *args[1:])
             result = original(*args, **kwargs)
             if from_result:
-                pages = result if isinstance(result, list) else [result]
+                pages = _returned(result)
             site = f"{name}() at {_site()}"
             with self.lock:
                 for folio in [p.folio for p in pages if hasattr(p, "folio")]:
@@ -138,14 +146,12 @@ class _Balance:
     """The enabled plugin: the debug counter for the run, the check per test."""
 
     def __init__(self, debug: bool) -> None:
-        import pinapi
-        from pinapi import lowlevel
+        from . import lowlevel
 
-        self.pinapi = pinapi
         self.lowlevel = lowlevel
         self.debug = debug
         self.was = lowlevel.debug_pins_enabled()
-        self.references = _References(pinapi)
+        self.references = _References(importlib.import_module("pinapi"))
         self.before: set[int] = set()
 
     def pytest_sessionstart(self) -> None:
@@ -157,7 +163,7 @@ class _Balance:
         if self.debug:
             try:
                 self.lowlevel.set_debug_pins(self.was)
-            except self.pinapi.KernelError:
+            except KernelError:
                 pass  # a test marked pinapi_leaks left pins live: the counter stays on
 
     @pytest.hookimpl(tryfirst=True)

@@ -126,7 +126,7 @@ class CFile:
 
 def _functions(lines: Sequence[str]) -> list[tuple[str, int, int, int]]:
     """(name, start, open, close) of every function, 1-based."""
-    found = []
+    found: list[tuple[str, int, int, int]] = []
     for i, line in enumerate(lines):
         if line != "{":
             continue
@@ -162,7 +162,7 @@ def parse(path: Path) -> CFile:
             sites.append(Site(path, n, e["expect"], via))
         elif _RELEASE.search(line.split("/*")[0]) and not line.lstrip().startswith(("*", "//")):
             raise CError(f"{path}:{n}: a release without an expect: marker")
-    units = []
+    units: list[Unit] = []
     for name, start, open_, close in _functions(lines):
         marked = tuple(n for n in kinds if start <= n <= close)
         if marked:
@@ -246,7 +246,7 @@ def _files(folder: Path) -> list[CFile]:
 
 
 def _unit_outcomes(f: CFile, variant: str) -> list[tuple[Unit, str, dict[int, str], dict[int, str]]]:
-    out = []
+    out: list[tuple[Unit, str, dict[int, str], dict[int, str]]] = []
     for unit in f.units:
         text = f.alone(unit)
         g = gcc(text, variant)
@@ -263,7 +263,7 @@ def _unit_outcomes(f: CFile, variant: str) -> list[tuple[Unit, str, dict[int, st
 def spatch(cocci: Path, mode: str, paths: Iterable[Path]) -> str:
     """spatch's output for semantic patch *cocci* in *mode* (patch or report)
     over each folder or file of *paths*."""
-    out = []
+    out: list[str] = []
     for p in paths:
         where = ["--dir", str(p)] if p.is_dir() else [str(p)]
         r = subprocess.run([*SPATCH, "--sp-file", str(cocci), "-D", mode, *where], capture_output=True, text=True)
@@ -310,10 +310,11 @@ def measure() -> Measurement:
         raise CError(f"missing: {', '.join(missing)} (apt-get install -y sparse coccinelle gcc)")
     misuse, before, ok = _files(C / "misuse"), _files(C / "misuse" / "before"), _files(C / "ok")
     jobs = [(f, v) for f in misuse + before for v in VARIANTS if v in f.variants]
+    whole = [(f, v) for f in ok for v in VARIANTS]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(jobs, pool.map(lambda job: _unit_outcomes(*job), jobs)))
-        correct = list(pool.map(lambda job: (job, gcc("\n".join(job[0].lines) + "\n", job[1])),
-                                [(f, v) for f in ok for v in VARIANTS]))  # fmt: skip
+        results = dict(zip(jobs, pool.map(_unit_outcomes, [f for f, _ in jobs], [v for _, v in jobs])))
+        correct = list(zip(whole, pool.map(gcc, ["\n".join(f.lines) + "\n" for f, _ in whole],
+                                           [v for _, v in whole])))  # fmt: skip
     rejected = [f"{f.path.name} under {v}: {d}" for (f, v), diags in correct for d in diags.values()]
     rejected += [f"{f.path.name} under sparse: {d}" for f in ok for d in sparse("\n".join(f.lines) + "\n").values()]
     if any(u.marked for f in ok for u in f.units):
@@ -451,7 +452,7 @@ def sparse_kernel(tree: Path, targets: Sequence[str]) -> list[str]:
     configured *tree*: every warning whose types name __pinned."""
     r = subprocess.run(["make", "-C", str(tree), "C=2", *targets], capture_output=True, text=True)
     out = (r.stdout + r.stderr).splitlines()
-    found = []
+    found: list[str] = []
     for i, line in enumerate(out):
         if _DIAG.match(line):
             detail = [d.split(":    ", 1)[1].strip() for d in out[i + 1 : i + 3] if _DETAIL.match(d)]
@@ -473,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m pinapi._lab.c_contract [convert|detect PATH... | sparse PATH... | sparse TREE TARGET...]``:
     no command measures c/; sparse on a kernel tree annotates it in place
     and runs ``make C=2 TARGET...`` there (configure it first)."""
-    parser = argparse.ArgumentParser(prog="python -m pinapi._lab.c_contract", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m pinapi._lab.c_contract", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("command", nargs="?", choices=("measure", "convert", "detect", "sparse"), default="measure")
     parser.add_argument("paths", nargs="*", help="folders or files; for sparse, a kernel tree and its make targets")
     args = parser.parse_args(argv)

@@ -158,7 +158,9 @@ def dirty_read_pin(fs: Ext4, how: str) -> str:
         mm.read(a, 8)  # a read fault: cached, mapped clean, no buffers
         pins = vaddr_pin_pages(a, 1, FOLL.WRITE if how == "write-pin" else 0, VaddrPin(mm=mm))
         if how == "kernel":  # the kernel's unpin_user_pages_dirty_lock(): no permission check
-            folios_mark_dirty_lock([pins._pages[0].folio])
+            pinned = mm.lookup(a)  # the page the read pin holds
+            assert pinned is not None
+            folios_mark_dirty_lock([pinned.folio])
             unpin_user_pages(pins)
         elif how in ("contract", "write-pin"):
             try:

@@ -155,8 +155,7 @@ def _api_reference_section() -> str:
                 bases = ", ".join(ast.unparse(b) for b in node.bases)
                 sig = f"`class {node.name}{f'({bases})' if bases else ''}`"
             doc = (ast.get_docstring(node) or "").split("\n\n")[0].replace("\n", " ")
-            sigs, rule = entries.setdefault(node.name, ([], doc))
-            sigs.append(sig.replace("|", "&#124;"))
+            entries.setdefault(node.name, ([], doc))[0].append(sig.replace("|", "&#124;"))
     rows = ["| name | signature | rule |", "|---|---|---|"]
     rows += [f"| `{name}` | {'<br>'.join(sigs)} | {rule.replace('|', '&#124;')} |" for name, (sigs, rule) in entries.items()]
     return "\n".join(rows)

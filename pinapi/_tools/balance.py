@@ -138,7 +138,7 @@ def _heads(expr: ast.expr | None, classes: Mapping[str, object]) -> set[str]:
     if isinstance(expr, ast.BinOp):
         return _heads(expr.left, classes) | _heads(expr.right, classes)
     if isinstance(expr, ast.Tuple):
-        return set().union(*(_heads(e, classes) for e in expr.elts))
+        return set[str]().union(*(_heads(e, classes) for e in expr.elts))
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
         try:
             return _heads(ast.parse(expr.value, mode="eval").body, classes)
@@ -254,7 +254,7 @@ class Contract:
                   if any(_owned(a.annotation, aliases) for a in _params(f))}  # fmt: skip
         release = marked or {n: handle_param(funcs[n]) for n in RELEASE_CALLS if n in funcs}
         reference = {n: handle_param(funcs[n]) for n in REFERENCE_CALLS if n in funcs}
-        handles = set().union(*(_heads(_params(funcs[n])[i].annotation, classes) for n, i in release.items()))
+        handles = set[str]().union(*(_heads(_params(funcs[n])[i].annotation, classes) for n, i in release.items()))
         batches: set[str] = set()
         elements: dict[str, str] = {}
         grew = True
@@ -262,7 +262,7 @@ class Contract:
             grew = False
             for name, node in classes.items():
                 for base in node.bases:
-                    inner = _names(base.slice) & classes.keys() if isinstance(base, ast.Subscript) else set()
+                    inner = _names(base.slice) & classes.keys() if isinstance(base, ast.Subscript) else set[str]()
                     if inner and (name in handles or inner & handles) and not (name in batches and inner <= handles):
                         handles |= {name, *inner}
                         batches.add(name)
@@ -341,6 +341,16 @@ class Contract:
 Kind = Literal["entry", "stmt", "test", "iter", "loop", "with", "unwith", "handler", "case", "sink", "nop"]
 
 
+@dataclass(frozen=True)
+class Edge:
+    """*kind*: ``next``, ``true``/``false`` out of a test, ``iter``/``exhaust``
+    out of a loop head, ``exc`` into a handler (taken only if the statement
+    can fail, with the state from before it)."""
+
+    to: int
+    kind: str = "next"
+
+
 @dataclass(eq=False)
 class Node:
     """A statement, or a point of one: a test, a loop head, a ``with`` entry
@@ -353,17 +363,7 @@ class Node:
     line: int
     loops: tuple[int, ...]
     label: str = ""
-    succ: list[Edge] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Edge:
-    """*kind*: ``next``, ``true``/``false`` out of a test, ``iter``/``exhaust``
-    out of a loop head, ``exc`` into a handler (taken only if the statement
-    can fail, with the state from before it)."""
-
-    to: int
-    kind: str = "next"
+    succ: list[Edge] = field(default_factory=list[Edge])
 
 
 @dataclass
@@ -595,7 +595,7 @@ class _Builder:
                 return [e for e, _ in handlers] + ([] if caught else outer.rse(name, line))
 
             def exc(caught: frozenset[str]) -> list[int]:
-                named = frozenset().union(*(names for _, names in handlers if names))
+                named = frozenset[str]().union(*(names for _, names in handlers if names))
                 return [e for e, names in handlers if names is None or not names <= caught] + (
                     [] if catch_all else outer.exc(caught | named))
 
@@ -776,10 +776,6 @@ NONE: Final = "none"
 _NOTHING: Final[frozenset[Token]] = frozenset({NONE})
 
 
-def _released(t: Token) -> bool:
-    return isinstance(t, tuple) and t[0] == "released"
-
-
 def _live(t: Token) -> bool:
     """*t* still holds the handle: held, partly, or while a loop releases its elements."""
     return t == HELD or t == PARTIAL or (isinstance(t, tuple) and t[0] == "consuming")
@@ -810,8 +806,8 @@ class _H:
 
     def within(self, loop: int) -> bool:
         """An element of an iteration of *loop*, or of one inside it."""
-        h: _H | None = self
-        while h is not None and h.parent is not None:
+        h = self
+        while h.parent is not None:
             if h.loop == loop:
                 return True
             h = h.parent
@@ -829,7 +825,7 @@ EMPTY: Final[Refs] = frozenset()
 
 
 def _union(refs: Iterable[Refs]) -> Refs:
-    return frozenset().union(*refs)
+    return frozenset[Ref]().union(*refs)
 
 
 def _by_handle(refs: Refs) -> dict[_H, bool]:
@@ -1671,7 +1667,7 @@ class _Flow:
                 self.use(refs, call, member=False)
         for p, q in sorted(s.elements):
             loop = self.iteration(_argument(call, s.params, s.params.index(q)))
-            over = {h for h, _ in self.st.env.get(f"$iter{loop}#index", EMPTY)} if loop is not None else set()
+            over = {h for h, _ in self.st.env.get(f"$iter{loop}#index", EMPTY)} if loop is not None else set[_H]()
             self.release(frozenset((self.element(loop, h), WHOLE) if loop is not None and h in over and k != PART
                                    else (h, PART) for h, k in bound.get(s.params.index(p), EMPTY)), call)  # fmt: skip
         return self.new(call, *s.returns, source=name) if s.returns else EMPTY

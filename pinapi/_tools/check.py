@@ -86,7 +86,7 @@ def _module_name(path: Path) -> str:
 def _python_files(folder: Path) -> list[Path]:
     """The Python source under *folder*, skipping hidden folders,
     ``__pycache__`` and virtual environments."""
-    found = []
+    found: list[Path] = []
     for parent, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__"
                          and not (Path(parent, d) / "pyvenv.cfg").is_file())  # fmt: skip

@@ -32,7 +32,7 @@ import importlib.util
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import ModuleType
@@ -81,7 +81,7 @@ def load_example(path: Path) -> ModuleType:
 
 
 @contextmanager
-def _debug_pins() -> Iterator[None]:
+def _debug_pins() -> Generator[None]:
     """The debug pin counter on meanwhile. It changes only while no pin is
     live, so after a leak it stays on."""
     was = debug_pins_enabled()
