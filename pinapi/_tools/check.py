@@ -320,7 +320,7 @@ _MATCHERS: Final[list[tuple[re.Pattern[str], Rule]]] = [(re.compile(p, re.S), _R
     (rf"(?i:bvec).*{_UNPIN}|{_UNPIN}.*(?i:bvec)", "pin-bvec-unpin"),
     (r"put_user_bvec", "pin-bvec-on-pins"),
     (r"_P\b|SgTable|ScatterList|sg_set_page|sg_alloc_table", "pin-sg-one-kind"),
-    (r"List item \d+ has incompatible type \"(Pinned)?Page\"|list\[PinnedPage(\[\w+\])? \| Page\]|list\[Page \| PinnedPage(\[\w+\])?\]",
+    (r"List item \d+ has incompatible type \"(Pinned)?Page(\[\w+\])?\"|list\[PinnedPage(\[\w+\])? \| Page\]|list\[Page \| PinnedPage(\[\w+\])?\]",
      "pin-list-mixed"),
     (r"memcpy_(to|from)_page[^\n]*type \"Page\"|type \"Page\"[^\n]*memcpy_(to|from)_page"
      r"|\"Page\" has no attribute \"(read|write)\"|attribute \"(read|write)\" for class \"Page\"", "pin-plain-data"),
