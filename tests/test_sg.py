@@ -65,7 +65,7 @@ def test_sg_set_page_refuses_a_second_kind_and_bad_bounds(mm: MM, buf: int, owne
         sg_set_page(first, pins[0], PAGE_SIZE, 0)
         with pytest.raises(TypeError, match=r"sg table of PinnedPage\[Read\] given a KernelPage"):
             sg_set_page(second, kpage, PAGE_SIZE, 0)  # type: ignore[misc]
-        with pytest.raises(TypeError, match="page must be a Page, a PinnedPage, a KernelPage or a BvecSegment"):
+        with pytest.raises(TypeError, match="page must be a Page, a KernelPage, a PinnedPage or a BvecSegment"):
             sg_set_page(second, "page", PAGE_SIZE, 0)  # type: ignore[misc]
         with pytest.raises(KernelError, match="does not fit in a page"):
             sg_set_page(second, pins[0], PAGE_SIZE, 1)

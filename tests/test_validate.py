@@ -32,7 +32,7 @@ from helpers import exact_state, state
 from pinapi import (
     FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MM,
     PAGE_SIZE, File, Folio, KernelBug, KernelError, KernelPage, Page, PinnedBvec, PinnedPage,
-    PinnedPages, ScatterList, SgTable, VaddrPin, VMA, BvecSegment,
+    PinnedPages, ScatterList, SgTable, VaddrPin, VMA, BvecSegment, Write,
 )  # fmt: skip
 from pinapi import lowlevel
 from pinapi._handle import NoPublicConstructor
@@ -174,7 +174,7 @@ def env(mm: MM, owner: VaddrPin) -> Iterator[Env]:
     vma = mm.find_vma(anon)
     assert vma is not None
     pins = pinapi.vaddr_pin_pages(anon, 2, FOLL_WRITE, owner)
-    sgt: SgTable[PinnedPage] = pinapi.sg_alloc_table(2)
+    sgt: SgTable[PinnedPage[Write]] = pinapi.sg_alloc_table(2, PinnedPage[Write])
     pinapi.sg_set_page(list(pinapi.for_each_sg(sgt))[0], pins[0], PAGE_SIZE, 0)
     page6 = mm.lookup(anon + 6 * PAGE_SIZE)
     assert page6 is not None
@@ -207,7 +207,7 @@ CALLS: dict[str, Callable[[Env], tuple[Callable[..., Any], dict[str, Any]]]] = {
     "release_pages": lambda e: (pinapi.release_pages, {"pages": e.gup}),
     "set_page_dirty": lambda e: (pinapi.set_page_dirty, {"page": e.gup[0]}),
     "set_page_dirty_lock": lambda e: (pinapi.set_page_dirty_lock, {"page": e.gup[0]}),
-    "sg_alloc_table": lambda e: (pinapi.sg_alloc_table, {"nents": 4}),
+    "sg_alloc_table": lambda e: (pinapi.sg_alloc_table, {"nents": 4, "kind": Page}),
     "sg_alloc_table_from_bvec": lambda e: (pinapi.sg_alloc_table_from_bvec, {"bvec": e.bvec}),
     "sg_alloc_table_from_pages": lambda e: (pinapi.sg_alloc_table_from_pages,
                                             {"pages": list(e.pins), "offset": 0, "size": 2 * PAGE_SIZE}),
@@ -224,6 +224,17 @@ CALLS: dict[str, Callable[[Env], tuple[Callable[..., Any], dict[str, Any]]]] = {
                                                           "gup_flags": FOLL_LONGTERM, "vaddr_pin": e.owner}),
     "vaddr_unpin_pages_dirty_lock": lambda e: (pinapi.vaddr_unpin_pages_dirty_lock,
                                                {"pages": e.pins, "vaddr_pin": e.owner, "make_dirty": False}),
+    "pin_user_pages_fast": lambda e: (pinapi.pin_user_pages_fast, {"start": e.anon + 5 * PAGE_SIZE, "nr_pages": 1,
+                                                                  "gup_flags": FOLL_WRITE}),
+    "get_user_pages_fast": lambda e: (pinapi.get_user_pages_fast, {"start": e.anon, "nr_pages": 2, "gup_flags": 0}),
+    "get_user_pages_fast_only": lambda e: (pinapi.get_user_pages_fast_only,
+                                           {"start": e.anon, "nr_pages": 2, "gup_flags": 0}),
+    "PinnedPage.for_write": lambda e: (e.pins[0].for_write, {}),
+    "PinnedPages.for_write": lambda e: (e.pins.for_write, {}),
+    "BvecSegment.for_write": lambda e: (e.bvec[0].for_write, {}),
+    "PinnedBvec.for_write": lambda e: (e.bvec.for_write, {}),
+    "MM.mremap": lambda e: (e.mm.mremap, {"old_addr": e.anon + 7 * PAGE_SIZE, "old_size": PAGE_SIZE,
+                                          "new_size": PAGE_SIZE}),
     "BvecSegment.read": lambda e: (e.bvec[0].read, {"offset": 4, "length": 8}),
     "BvecSegment.write": lambda e: (e.bvec[0].write, {"offset": 4, "data": b"device"}),
     "File.__init__": lambda e: (File, {"inode": e.inode, "name": "again"}),
@@ -276,6 +287,7 @@ ANY_INT: dict[tuple[str, str], str] = {
     ("MM.lookup", "addr"): "a lookup: nothing is mapped there",
     ("Inode.read", "pos"): "read(2) at or past the end of the file reads nothing",
     ("Inode.read", "length"): "read(2) stops at the end of the file",
+    ("MM.mremap", "new_addr"): "read only with MREMAP_FIXED, as mremap(2) reads it",
 }
 
 
@@ -320,6 +332,11 @@ def annotations(fn: Callable[..., Any]) -> dict[str, Any]:
     return typing.get_type_hints(body)
 
 
+def _iterable(hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    return origin is not None and origin.__name__ in ("Iterable", "Sequence")
+
+
 def hostile_values(hint: Any, env: Env) -> list[object]:
     """A value of every class the annotation *hint* does not admit."""
     scalars: list[object] = [4096.0, True, None, "4096", b"\x00\x10"]
@@ -336,15 +353,17 @@ def hostile_values(hint: Any, env: Env) -> list[object]:
         args = hint.__constraints__
     origin = typing.get_origin(hint)
     if origin in (typing.Union, type(int | None)) or isinstance(hint, typing.TypeVar):
-        members = [a for a in args if typing.get_origin(a) is None]
-        iterables = [a for a in args if typing.get_origin(a) is not None]
+        members = [typing.get_origin(a) or a for a in args if not _iterable(a)]
+        iterables = [a for a in args if _iterable(a)]
         values = [v for m in members for v in hostile_values(m, env) if not isinstance(v, tuple(members))]
         for it in iterables:
             values += [v for v in hostile_values(it, env) if v is not None and not isinstance(v, tuple(members))]
         return list({id(v): v for v in values}.values())
-    if origin is not None and origin.__name__ in ("Iterable", "Sequence"):
+    if _iterable(hint):
         (inner,) = args
-        kinds = typing.get_args(inner) or getattr(inner, "__constraints__", ()) or (inner,)
+        union = typing.get_origin(inner) in (typing.Union, type(int | None))
+        kinds = tuple(typing.get_origin(k) or k for k in (
+            typing.get_args(inner) if union else getattr(inner, "__constraints__", ()) or (inner,)))
         wrong = [o for o in env.objects if not isinstance(o, kinds)]
         return [None, 1, "ab", [None], [object()], *[[o] for o in wrong[:4]]]
     kind = origin or hint
@@ -483,7 +502,7 @@ def test_madvise_on_a_hole_and_munmap_below_zero_are_refused(mm: MM) -> None:
 def test_a_huge_sg_table_is_enomem() -> None:
     """Finding 8: sg_alloc_table(10**9) built a billion entries."""
     with pytest.raises(KernelError) as e:
-        pinapi.sg_alloc_table(10**9)
+        pinapi.sg_alloc_table(10**9, Page)
     assert e.value.errno == errno.ENOMEM
 
 

@@ -203,7 +203,7 @@ def _pte_runs(ptes: PteTable, mask: int, bad: int) -> FolioRuns:
     absent (or swapped out) or needs a fault (``page_flags(page) & mask ==
     bad``) first."""
     try:
-        folios = [page.folio for page in ptes]  # type: ignore[union-attr]
+        folios: list[Folio] = [page.folio for page in ptes]  # type: ignore[union-attr]
     except AttributeError:  # an empty or swap PTE: the walk below stops there
         folios = []
     if folios and not any([folio.order or folio.flags & mask == bad for folio in folios]):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import bisect
 import errno
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import Final
 
@@ -76,7 +76,7 @@ _cgroups: Final[list[list[MM]]] = []
 
 
 @contextmanager
-def cgroup() -> Iterator[list[MM]]:
+def cgroup() -> Generator[list[MM]]:
     """A cgroup: every MM created meanwhile, on any thread, forked ones too,
     joins the list it yields, so whoever opened it can end them all (as
     ``cgroup.kill`` does)."""

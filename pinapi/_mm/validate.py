@@ -25,7 +25,7 @@ import re
 import threading
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar, cast
 
 from .errors import err
@@ -97,7 +97,7 @@ def _elements(inner: _Check, want: str, sequence: bool) -> _Check:
         abc = collections.abc.Sequence if sequence else collections.abc.Iterable
         if not isinstance(v, abc) or isinstance(v, (str, bytes)):
             raise _Mismatch(want, v)
-        items = tuple(v)
+        items: tuple[object, ...] = tuple(cast("Iterable[object]", v))
         for i, item in enumerate(items):
             try:
                 inner(item)
@@ -162,6 +162,8 @@ def _compile(hint: object) -> tuple[_Check, str]:
         elements = re.sub(r"\ban? ", "", inner_want)
         want = f"{'a sequence' if sequence else 'an iterable'} of {elements}"
         return _elements(inner, want, sequence), want
+    if origin is type:  # type[X]: a class, or a generic one with its arguments (PinnedPage[Write])
+        return _class, "a class"
     if isinstance(origin, type):  # a generic class: SgTable[P]
         return _compile(origin)
     if hint is object or hint is Any:
@@ -173,6 +175,12 @@ def _compile(hint: object) -> tuple[_Check, str]:
 
 
 def _anything(v: object) -> object:
+    return v
+
+
+def _class(v: object) -> object:
+    if not isinstance(v, type) and not isinstance(typing.get_origin(v), type):
+        raise _Mismatch("a class", v)
     return v
 
 
