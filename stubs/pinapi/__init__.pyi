@@ -226,7 +226,7 @@ FOLL_WRITE: Final[GupFlags[Write]]
 FOLL_FORCE: Final[GupFlags[Read]]
 """Read or break COW in a mapping without the permission (ptrace)."""
 FOLL_LONGTERM: Final[PinFlags[Read]]
-"""A pin held indefinitely (RDMA); vaddr_pin_pages()/get_user_bvec() only."""
+"""A pin held indefinitely (RDMA); the pin calls only: vaddr_pin_pages(), pin_user_pages_fast(), get_user_bvec()."""
 
 # -- address spaces ---------------------------------------------------------------
 class File:
