@@ -135,7 +135,7 @@ def _union(members: list[object]) -> tuple[_Check, str]:
     """One checker for a union: plain kinds (generic classes such as
     ``PinnedPages[Write]`` among them) are tried first, since an iterable
     alternative consumes the value."""
-    iterables = (collections.abc.Iterable, collections.abc.Sequence)
+    iterables: tuple[object, ...] = (collections.abc.Iterable, collections.abc.Sequence)
     compiled = [_compile(m) for m in sorted(members, key=lambda h: typing.get_origin(h) in iterables)]
     want = _join([w for _, w in compiled])
     return _any_of([c for c, _ in compiled], want), want
