@@ -73,7 +73,13 @@ from typing import Final, Literal
 
 __all__ = ["Finding", "Contract", "CFG", "RULES", "analyze_source", "analyze_paths", "build_cfg"]
 
-RULES: Final = ("pin-leaked", "pin-released-twice", "pin-used-after-release", "pin-unknown")
+#: Each rule's id and what it says.
+RULES: Final = {
+    "pin-leaked": "a pin, bvec or plain reference leaves the function on some path neither released nor handed on",
+    "pin-released-twice": "on some path the same handle reaches a release call twice",
+    "pin-used-after-release": "a handle's data or struct page is used after its release on some path",
+    "pin-unknown": "a handle is passed to a call the analysis cannot see into (--strict-balance)",
+}
 
 #: The metadata string of ``Annotated[T, "pinapi.owned"]``: the callee takes the handle.
 OWNED: Final = "pinapi.owned"

@@ -23,7 +23,7 @@ The rules:
   failure. The code's own ignore comments are honoured.
 - Balance: the static balance analysis (``balance``) runs beside the
   checkers: a pin, bvec or plain reference leaked on some path, released
-  twice or used after release, each a pin-rule finding (``BALANCE_RULES``);
+  twice or used after release, each a pin-rule finding (``balance.RULES``);
   ``--strict-balance`` also reports a handle passed where it cannot see.
 - Exit status: 0 no pin-rule finding, 1 pin-rule findings, 2 a usage error
   or a tool that failed.
@@ -384,20 +384,11 @@ def _type_check(checkers: Sequence[str], cache: Path, daemon: bool) -> Analysis:
     return analysis
 
 
-#: The balance analysis's rules, as the report describes them.
-BALANCE_RULES: Final = {
-    "pin-leaked": "a pin, bvec or plain reference leaves the function on some path neither released nor handed on",
-    "pin-released-twice": "on some path the same handle reaches a release call twice",
-    "pin-used-after-release": "a handle's data or struct page is used after its release on some path",
-    "pin-unknown": "a handle is passed to a call the analysis cannot see into (--strict-balance)",
-}
-
-
 def _balance(strict: bool) -> Analysis:
     def analysis(sources: list[Path]) -> Report:
         found = [Finding(display_path(f.path), f.line, f.col, f.rule, f.message, tools=("balance",))
                  for f in balance.analyze_paths(sources, strict=strict)]  # fmt: skip
-        return Report(["balance"], found, [], dict(BALANCE_RULES))
+        return Report(["balance"], found, [], dict(balance.RULES))
 
     return analysis
 
