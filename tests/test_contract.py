@@ -48,6 +48,12 @@ def test_mypy_source_tree() -> None:
     assert re.search(r"no issues found in \d+ source files", r.stdout)
 
 
+def test_mypy_strict_on_the_package() -> None:
+    """The run time itself is mypy --strict clean (mypy.ini)."""
+    r = run(PY, "-m", "mypy", "--config-file", ROOT / "mypy.ini", "pinapi")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_pyright_source_tree() -> None:
     r = run(PY, "-m", "pyright", "--outputjson", "-p", ROOT / "pyproject.toml")
     report = json.loads(r.stdout)
