@@ -44,7 +44,7 @@ from .._mm.swapfile import SwapEntry
 from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, Folio, Page, vmstat
 from .._pin import VaddrPin, folio_maybe_dma_pinned, pin_ledger, unpin_user_pages, vaddr_pin_pages
 
-__all__ = ["MODES", "parse_size", "add_bench_parser", "run_bench"]
+__all__ = ["MODES", "parse_size", "add_bench_parser", "measure", "bench_results", "run_bench"]
 
 MODES: Final = ("gup", "pin", "pin-longterm", "bvec", "floor")
 _UNITS: Final = {"": 0, "K": 10, "M": 20, "G": 30}
@@ -254,25 +254,43 @@ def run_mode(mode: str, mm: MM, addr: int, size: int, nr_per_call: int, gup_flag
     }
 
 
-def run_bench(args: argparse.Namespace) -> int:
-    """Set the region up once, then run each mode over it."""
-    out: Callable[[str], None] = (lambda line: None) if args.json else print
+def measure(args: argparse.Namespace, out: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
+    """Set the region up once, then run each mode over it; every mode's
+    result, each with the run's settings and the touching cost."""
     rss0 = _rss_kib()
     mm, addr = map_region(args.size, args.thp, args.hugetlb)
     touched = _rss_kib() - rss0
     nr = args.nr_pages_per_call or args.size >> PAGE_SHIFT
     flags = FOLL.WRITE if args.write else 0
     results: list[dict[str, Any]] = []
-    for mode in args.mode or MODES:
-        r = run_mode(mode, mm, addr, args.size, nr, flags, args.repeats, args.threads, out)
-        r.update(thp=args.thp, hugetlb=args.hugetlb, write=args.write, touch_rss_kib=touched)
-        results.append(r)
-        if args.json:
+    try:
+        for mode in args.mode or MODES:
+            r = run_mode(mode, mm, addr, args.size, nr, flags, args.repeats, args.threads, out)
+            r.update(thp=args.thp, hugetlb=args.hugetlb, write=args.write, touch_rss_kib=touched)
+            results.append(r)
+    finally:
+        _progress("")
+        mm.exit()
+    return results
+
+
+def bench_results(argv: list[str]) -> list[dict[str, Any]]:
+    """:func:`measure` for a ``pinapi bench`` command line (without the
+    command), as another tool runs it: ``bench_results(["--size", "1G"])``."""
+    parser = argparse.ArgumentParser(prog="pinapi bench")
+    add_bench_parser(parser.add_subparsers())
+    return measure(parser.parse_args(["bench", *argv]))
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """``pinapi bench``: each repeat's line as it is timed, then the summary
+    (with ``--json``: one JSON object per mode instead)."""
+    results = measure(args, (lambda line: None) if args.json else print)
+    if args.json:
+        for r in results:
             print(json.dumps(r), flush=True)
-    _progress("")
-    mm.exit()
-    if not args.json:
-        _summary(results, touched)
+    else:
+        _summary(results, results[0]["touch_rss_kib"])
     return 0
 
 
