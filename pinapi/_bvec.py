@@ -22,6 +22,7 @@ from ._handle import HandleSequence, NoPublicConstructor
 from ._mm.debug import debug
 from ._mm.errors import err
 from ._mm.gup import FolioRuns, put_folios
+from ._mm.gup_cost import BIO_VEC_BYTES, counting
 from ._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, Folio, kernel_lock
 from ._mm.validate import entry_point, span
 from ._pin import (
@@ -210,6 +211,9 @@ def get_user_bvec(addr: int, length: int, gup_flags: int, vaddr_pin: VaddrPin) -
     nr_pages = (offset + length + PAGE_SIZE - 1) >> PAGE_SHIFT
     with kernel_lock:
         record = pin_user_range(vaddr_pin, addr - offset, nr_pages, gup_flags, None)
+        cost = counting.active
+        if cost is not None:
+            cost.array(len(record.runs), BIO_VEC_BYTES)  # a bio_vec written per segment
         return PinnedBvec._create(record.runs, offset, length, record)
 
 
@@ -231,6 +235,10 @@ def put_user_bvec(bvec: PinnedBvec[Permission], make_dirty: bool) -> None:
             folios_mark_dirty_lock({id(folio): folio for folio in runs.folios}.values())
         if debug.enabled:
             debug.account_folios(runs.folios, runs.nr, -1)
+        cost = counting.active
+        if cost is not None:  # each bio_vec read, and page_folio() of its bv_page
+            cost.array(len(runs), BIO_VEC_BYTES)
+            cost.touch_pfns([folio.pfn + first for folio, first in zip(runs.folios, runs.first)])
         put_folios(runs.folios, runs.nr, record.flags)
         bvec._pinned = False
         ledger.released(record, record.live)

@@ -20,6 +20,7 @@ from typing_extensions import deprecated
 from ._mm.debug import debug
 from ._mm.errors import err
 from ._mm.gup import FOLL, FOLL_GET, get_user_pages_locked, grab_folio, gup_fast_fallback, put_folio_refs
+from ._mm.gup_cost import PAGE_POINTER_BYTES, counting
 from ._highmem import KernelPage
 from ._mm.mm_types import VM, VMA
 from ._mm.mmap import MM
@@ -104,6 +105,11 @@ def follow_page(vma: VMA, address: int, foll_flags: int = 0) -> Page | None:
         if not vma.vm_start <= address < vma.vm_end:
             raise err(errno.EFAULT, f"{address:#x} is outside {vma!r}")
         page = vma.vm_mm.pgtable.lookup(address & ~0xFFF)
+        cost = counting.active
+        if cost is not None:  # one leaf read, under its page-table lock unless the PMD is empty
+            cost.ptes += 1
+            cost.locks += vma.vm_mm.pgtable.pmd(address) is not None
+            cost.touch_pages(() if page is None else (page,))
         if page is None or (flags & FOLL.WRITE and not _can_follow_write(vma, page, flags)):
             return None
         if not grab_folio(page.folio, 1, FOLL_GET):
@@ -124,6 +130,9 @@ def get_page(page: Page | KernelPage) -> None:
     """Take one more plain reference on a page the caller holds."""
     page = _as_page(page)
     with kernel_lock:
+        cost = counting.active
+        if cost is not None:
+            cost.touch_pages((page,))  # page_folio()
         if not grab_folio(page.folio, 1, FOLL_GET):
             raise err(errno.ENOMEM, f"_refcount of {page.folio!r} reads <= 0: it has overflowed")
 
@@ -136,6 +145,9 @@ def put_page(page: Page | KernelPage) -> None:
     with kernel_lock:
         if debug.enabled:
             debug.check_put(page.folio)
+        cost = counting.active
+        if cost is not None:
+            cost.touch_pages((page,))  # page_folio()
         put_folio_refs(page.folio, 1, FOLL_GET)
 
 
@@ -151,6 +163,10 @@ def release_pages(pages: Iterable[Page]) -> None:
         for folio, refs in drops.items():
             if not folio.test(PG.reserved):
                 folio_put_check(folio, refs)
+        cost = counting.active
+        if cost is not None:  # each entry read, page_folio() of each
+            cost.array(sum(drops.values()), PAGE_POINTER_BYTES)
+            cost.touch_pages(pages)
         for page in pages:
             put_folio_refs(page.folio, 1, FOLL_GET)
 
@@ -168,6 +184,9 @@ def set_page_dirty_lock(page: Page) -> None:
     """Lock the folio, mark it dirty, unlock it."""
     with kernel_lock:
         folio = page.folio
+        cost = counting.active
+        if cost is not None:
+            cost.locks += 1  # folio_lock()
         folio.flags |= PG.locked
         folio_mark_dirty(folio)
         folio.flags &= ~PG.locked

@@ -28,6 +28,7 @@ from ._mm.errors import err
 from ._mm.filemap import AddressSpace
 from ._mm.fs import File
 from ._mm.gup import FOLL, FolioRuns, get_user_pages_locked, gup_fast_fallback, gup_put_pages, put_folios
+from ._mm.gup_cost import PAGE_POINTER_BYTES, counting
 from ._mm.mmap import MM
 from ._mm.page_alloc import PG, Folio, Page, kernel_lock, page_read, page_write
 from ._mm.kthread import current_mm
@@ -378,11 +379,16 @@ def folios_mark_dirty_lock(folios: Iterable[Folio]) -> None:
     """Lock, mark dirty and unlock each folio not already dirty, as
     ``unpin_user_pages_dirty_lock()`` does before it unpins; never the zero
     page."""
+    locked = 0
     for folio in folios:
         if not folio.flags & _PG_DIRTY_OR_RESERVED:
             folio.flags |= _PG_LOCKED
             folio_mark_dirty(folio)
             folio.flags &= ~_PG_LOCKED
+            locked += 1
+    cost = counting.active
+    if cost is not None:
+        cost.locks += locked  # folio_lock()
 
 
 def _unpin(handles: Iterable[AnyPin] | PinnedPages[Permission], make_dirty: bool, owner: VaddrPin | None) -> None:
@@ -411,6 +417,10 @@ def _unpin(handles: Iterable[AnyPin] | PinnedPages[Permission], make_dirty: bool
             pages = batch._pages if len(idx) == len(batch._pages) else [batch._pages[i] for i in idx]
             if make_dirty:
                 folios_mark_dirty_lock({id(p.folio): p.folio for p in pages}.values())
+            cost = counting.active
+            if cost is not None:  # gup_folio_next(): page_folio() of every pages[] entry
+                cost.array(len(idx), PAGE_POINTER_BYTES)
+                cost.touch_pages(pages)
             if debug.enabled:
                 debug.account(pages, -1)
             live = batch._live

@@ -1,9 +1,10 @@
 """The model's instruments: what tests, scenarios and the review use to look
 inside, and what drivers never see. Not part of the contract.
 
-vmstat and the pin ledger; pin-tracking strategies; filesystems, writeback,
-reclaim and migration; folios, zones and the flag sets; the FOLL bits GUP
-keeps to itself (FOLL_GET, FOLL_PIN); the debug pin counter.
+vmstat and the pin ledger; the kernel cost counters (``count_gup_cost``);
+pin-tracking strategies; filesystems, writeback, reclaim and migration;
+folios, zones and the flag sets; the FOLL bits GUP keeps to itself
+(FOLL_GET, FOLL_PIN); the debug pin counter.
 """
 
 from ._mm.debug import debug_pins_enabled as debug_pins_enabled
@@ -21,6 +22,8 @@ from ._mm.gup import FOLL as FOLL
 from ._mm.gup import FOLL_FAST_ONLY as FOLL_FAST_ONLY
 from ._mm.gup import FOLL_GET as FOLL_GET
 from ._mm.gup import FOLL_PIN as FOLL_PIN
+from ._mm.gup_cost import GupCost as GupCost
+from ._mm.gup_cost import count_gup_cost as count_gup_cost
 from ._mm.migrate import migrate_folio as migrate_folio
 from ._mm.mm_types import VM as VM
 from ._mm.page_alloc import GUP_PIN_COUNTING_BIAS as GUP_PIN_COUNTING_BIAS
@@ -58,6 +61,7 @@ __all__ = [
     "FsDax",
     "FsWarning",
     "GUP_PIN_COUNTING_BIAS",
+    "GupCost",
     "Hugetlbfs",
     "Inode",
     "LookupTree",
@@ -73,6 +77,7 @@ __all__ = [
     "Zone",
     "alloc_folio",
     "alloc_zone",
+    "count_gup_cost",
     "debug_pins_enabled",
     "migrate_folio",
     "page_anon_exclusive",

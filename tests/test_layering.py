@@ -21,6 +21,7 @@ LAYERS: list[list[str]] = [
     ["_mm.errors"],
     ["_mm.validate"],
     ["_mm.page_alloc"],
+    ["_mm.gup_cost"],
     ["_mm.pin_tracking"],
     ["_mm.swapfile"],
     ["_mm.pgtable"],

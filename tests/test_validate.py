@@ -60,6 +60,8 @@ NOT_ENTRY_POINTS: dict[str, str] = {
     "*.pin_refs": "a pin-tracking strategy's operation: the GUP engine calls it under the lock",
     "*.bytes_per_folio": "a pin-tracking strategy's operation: the GUP engine calls it under the lock",
     "page_anon_exclusive": "a read of one page's flag that the fault path calls per page, under the lock",
+    "GupCost.*": "the kernel cost counters the GUP engine adds to in its hot paths, under the lock; "
+                 "count_gup_cost() makes them",
 }  # fmt: skip
 
 
@@ -271,6 +273,7 @@ CALLS: dict[str, Callable[[Env], tuple[Callable[..., Any], dict[str, Any]]]] = {
     "VmStat.snapshot": lambda e: (lowlevel.vmstat.snapshot, {}),
     "alloc_folio": lambda e: (lowlevel.alloc_folio, {"order": 0, "zone": Zone.MOVABLE}),
     "alloc_zone": lambda e: (lowlevel.alloc_zone, {"zone": Zone.MOVABLE}),
+    "count_gup_cost": lambda e: (lowlevel.count_gup_cost, {}),
     "debug_pins_enabled": lambda e: (lowlevel.debug_pins_enabled, {}),
     "migrate_folio": lambda e: (lowlevel.migrate_folio, {"folio": e.folio, "zone": Zone.NORMAL}),
     "pin_ledger": lambda e: (lowlevel.pin_ledger, {}),

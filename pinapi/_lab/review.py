@@ -296,13 +296,18 @@ def _bench(size: int, thp: bool, repeats: int) -> list[dict[str, Any]]:
 
 
 def _bench_ops_section() -> str:
-    """Atomic count updates per get and put loop: deterministic."""
-    rows = ["| region | mode | pages | folios | count updates, get | count updates, put |", "|---|---|---|---|---|---|"]
+    """The kernel cost counters of each mode's get and put loop, the whole
+    region in one call: deterministic."""
+    rows = ["| region | mode | loop | count updates | array entries | array bytes | folios touched "
+            "| struct pages touched | leaf entries read | locks |", "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for label, thp in (("64 MiB of THP", True), ("64 MiB of 4 KiB pages", False)):
         for r in _bench(64 << 20, thp, 1):
-            if r["mode"] != "floor":
-                rows.append(f"| {label} | {r['mode']} | {r['pages']:,} | {r['folios']:,} "
-                            f"| {r['refcount_ops']:,} | {r['put_refcount_ops']:,} |")  # fmt: skip
+            if r["mode"] == "floor":
+                continue
+            for loop in ("get", "put"):
+                k = r["kernel"][loop]
+                rows.append(f"| {label} | {r['mode']} | {loop} | {k['atomics']:,} | {k['entries']:,} | {k['bytes']:,} "
+                            f"| {k['folios']:,} | {k['pages']:,} | {k['ptes']:,} | {k['locks']:,} |")  # fmt: skip
     return "\n".join(rows)
 
 

@@ -9,6 +9,7 @@ Imports under ``TYPE_CHECKING`` are forward declarations (a C header's
     errors          KernelError (-errno), KernelBug (BUG), the WARN()s
     validate        entry_point: kernel_lock and argument kinds at the public boundary
     page_alloc      folios, pages, zones, the allocator, vmstat; page_ref helpers
+    gup_cost        kernel cost counters: what mm/gup.c would do for the model's GUP work
     pin_tracking    how pins are counted: the only pin arithmetic
     swapfile        the swap device: slots holding swapped-out anonymous pages
     pgtable         page tables: the only code that reads or writes them

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import enum
 import errno
-from typing import Final
+from typing import Final, cast
 
 from .errors import KernelError, err
 from .filemap import AddressSpace
 from .fs import Shmem
+from .gup_cost import PAGE_POINTER_BYTES, GupCost, counting
 from .memory import handle_mm_fault
 from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
@@ -150,6 +151,10 @@ def grab_folios(folios: list[Folio], refs: list[int], flags: FOLL) -> int:
     else:
         done = try_get_folios(folios, refs)
     vmstat.nr_refcount_ops += done
+    cost = counting.active
+    if cost is not None:
+        cost.atomics += done
+        cost.touch_folios(folios[: done + 1])  # a refused folio's count was read too
     return done
 
 
@@ -170,6 +175,10 @@ def put_folios(folios: list[Folio], refs: list[int], flags: FOLL, unwind: bool =
         for folio, nr in zip(folios, refs):
             folio_put(folio, nr)
     vmstat.nr_refcount_ops += -len(folios) if unwind else len(folios)
+    cost = counting.active
+    if cost is not None:  # an unwind's releases are work done: counted, not backed out
+        cost.atomics += len(folios)
+        cost.touch_folios(folios)
 
 
 def grab_folio(folio: Folio, refs: int, flags: FOLL) -> bool:
@@ -271,6 +280,9 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
     needed, ``_fast_refuses``)."""
     runs = FolioRuns()
     huge = FolioRuns()  # PMD-mapped runs walked, grabbed together before anything else
+    cost = counting.active  # read once: counting is switched on between calls, not during one
+    if cost is not None and not fast:
+        cost.locks += 1  # mmap_read_lock_killable(), once per slow-path walk
     add_folio, add_first, add_nr = huge.folios.append, huge.first.append, huge.nr.append
 
     def take(found: FolioRuns, ptes: PteTable | None) -> int:
@@ -284,11 +296,18 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
         elif pages is not None:
             for folio, first, nr in zip(found.folios[:done], found.first, found.nr):
                 pages.extend([Page(folio, i) for i in range(first, first + nr)])
+        if cost is not None:
+            _count_batch(cost, found, done, taken, ptes, pages is not None, fast)
         if done < len(found):
             raise err(errno.ENOMEM, f"_refcount of {found.folios[done]!r} reads <= 0: it has overflowed")
         return taken
 
-    def fault(vma: VMA, addr: int) -> None:
+    def fault(vma: VMA, addr: int, locked: bool) -> None:
+        """Nothing taken at *addr*: fault it in, or end GUP-fast there.
+        *locked*: the slow path read the leaf there under its page-table
+        lock (a PTE, a huge PMD; not an empty PMD)."""
+        if cost is not None:
+            _count_leaves(cost, 1, locked and not fast)
         if fast:
             raise _FastStop
         handle_mm_fault(mm, vma, addr, write, unshare)
@@ -313,7 +332,7 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
                     if fast and _fast_refuses(entry, vma, flags):
                         if huge:
                             take(huge, None)
-                        raise _FastStop
+                        fault(vma, addr, False)  # GUP-fast gives up at this PMD
                     size = PAGE_SIZE << entry.order
                     base = addr & -size
                     nr = (min(stop, base + size) - addr) >> PAGE_SHIFT
@@ -326,7 +345,7 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
                     take(huge, None)
                     huge.clear()
                 if not isinstance(entry, list):  # nothing mapped, or a huge folio to fault first
-                    fault(vma, addr)
+                    fault(vma, addr, entry is not None)
                     continue
                 i0 = pte_index(addr)
                 chunk = entry[i0 : i0 + ((min(stop, pmd_end(addr)) - addr) >> PAGE_SHIFT)]
@@ -335,10 +354,10 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
                     refused = next((i for i, f in enumerate(found.folios) if _fast_refuses(f, vma, flags)), None)
                     if refused is not None:
                         take(FolioRuns(found.folios[:refused], found.first[:refused], found.nr[:refused]), chunk)
-                        raise _FastStop
+                        fault(vma, addr, False)  # GUP-fast gives up at the refused PTE
                 taken = take(found, chunk)
                 if not taken:
-                    fault(vma, addr)
+                    fault(vma, addr, True)
                 addr += taken << PAGE_SHIFT
         if huge:
             take(huge, None)
@@ -350,6 +369,30 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
         put_folios(runs.folios, runs.nr, flags, unwind=True)
         raise
     return runs, error
+
+
+def _count_leaves(cost: GupCost, n: int, locked: bool) -> None:
+    """*n* leaf entries read, each under its page-table lock if *locked*."""
+    cost.ptes += n
+    if locked:
+        cost.locks += n
+
+
+def _count_batch(cost: GupCost, found: FolioRuns, done: int, taken: int, ptes: PteTable | None,
+                 pages_out: bool, fast: bool) -> None:  # fmt: skip
+    """What a batch of the walk cost: *found* read from the PTE slice *ptes*
+    (None: huge leaves, one run each), *done* runs and *taken* pages grabbed.
+    The leaf of a refused grab was read and its page touched too. The slow
+    path locks each leaf it reads; pages[] gets an entry per page taken."""
+    refused = done < len(found)
+    if ptes is not None:
+        _count_leaves(cost, taken + refused, not fast)
+        cost.touch_pages(cast("list[Page]", ptes[: taken + refused]))  # _pte_runs() took only Pages
+    else:
+        _count_leaves(cost, done + refused, not fast)
+        cost.touch_pfns([folio.pfn for folio in found.folios[: done + refused]])  # pmd_page(): the head
+    if pages_out:
+        cost.array(taken, PAGE_POINTER_BYTES)
 
 
 def _check_vmas(mm: MMStruct, start: int, end: int, flags: FOLL) -> tuple[int, KernelError | None]:

@@ -17,6 +17,13 @@ summary. Modes:
 The other modes are read as multiples of ``floor`` measured in the same run.
 The cyclic garbage collector is paused while a loop is timed (reference
 counting still frees everything), as the kernel has no collector to pay for.
+
+Before the timed repeats each mode runs one extra round, untimed, with the
+kernel cost counters on (``count_gup_cost()``, ``_mm/gup_cost.py``): per get
+loop and per put loop, the folio count updates, the array entries and their
+bytes, the folios and struct pages touched, the leaf page-table entries read
+and the locks taken, as linux's mm/gup.c would do them. They follow the
+summary as a second table; ``--json`` carries them as ``kernel``.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from .._bvec import get_user_bvec, put_user_bvec
 from .._mm.errors import KernelError
 from .._mm.gup import FOLL
 from .._legacy import get_user_pages_remote, put_page
+from .._mm.gup_cost import COUNTERS, PAGE_POINTER_BYTES, count_gup_cost, counting
 from .._mm.mmap import (
     MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_HUGETLB, MAP_PRIVATE, MM,
 )  # fmt: skip
@@ -78,6 +86,9 @@ def _gup_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int) 
 
 
 def _gup_put(pages: Any) -> None:
+    cost = counting.active
+    if cost is not None:  # gup_test's put_page(pages[i]) reads each entry
+        cost.array(len(pages), PAGE_POINTER_BYTES)
     for page in pages:
         put_page(page)
 
@@ -113,11 +124,18 @@ def _floor_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int
             entry = pmds[a >> PMD_SHIFT]
             held.append(entry[pte_index(a)] if isinstance(entry, list) else entry)
             count += 1
+    cost = counting.active
+    if cost is not None:  # a leaf read and a pointer written per page; no struct page, no lock
+        cost.ptes += count
+        cost.array(count, PAGE_POINTER_BYTES)
     return held, count
 
 
 def _floor_put(floor: Any) -> None:
     held, count = floor
+    cost = counting.active
+    if cost is not None:
+        cost.array(len(held), PAGE_POINTER_BYTES)
     for _ in held:
         count -= 1
     held.clear()
@@ -181,13 +199,16 @@ def verify_dma_pinned(mode: str, mm: MM, addr: int, size: int) -> None:
 def run_mode(mode: str, mm: MM, addr: int, size: int, nr_per_call: int, gup_flags: int,
              repeats: int, threads: int, out: Callable[[str], None]) -> dict[str, Any]:  # fmt: skip
     """Time *mode*'s get and put loops, *repeats* times in each of *threads*
-    threads; returns its results (times in microseconds, refcount operations
-    per loop of one thread)."""
+    threads, after one untimed round with the kernel cost counters on;
+    returns its results (times in microseconds, refcount operations and the
+    counters per loop of one thread)."""
     get, put = _LOOPS[mode]
     owner = VaddrPin(mm=mm)
     pages = size >> PAGE_SHIFT
     calls = [(a, min(nr_per_call, (addr + size - a) >> PAGE_SHIFT))
              for a in range(addr, addr + size, nr_per_call << PAGE_SHIFT)]  # fmt: skip
+    _progress(f"{mode}: counting")
+    kernel = _counted_round(get, put, mm, owner, calls, gup_flags)
     times: list[tuple[int, int]] = []
     phase_ops: list[int] = []
     mark = [vmstat.nr_refcount_ops]
@@ -250,8 +271,20 @@ def run_mode(mode: str, mm: MM, addr: int, size: int, nr_per_call: int, gup_flag
         "put_us_all": [t[1] for t in times],
         "refcount_ops": phase_ops[0] // threads,
         "put_refcount_ops": phase_ops[1] // threads,
+        "kernel": kernel,
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
+
+
+def _counted_round(get: _Get, put: _Put, mm: MM, owner: VaddrPin, calls: list[tuple[int, int]],
+                   gup_flags: int) -> dict[str, dict[str, int]]:  # fmt: skip
+    """One get loop and one put loop, untimed, each counted by
+    ``count_gup_cost()``: ``{"get": {counter: n}, "put": {...}}``."""
+    with count_gup_cost() as got:
+        held = get(mm, owner, calls, gup_flags)
+    with count_gup_cost() as released:
+        put(held)
+    return {"get": got.as_dict(), "put": released.as_dict()}
 
 
 def measure(args: argparse.Namespace, out: Callable[[str], None] = lambda line: None) -> list[dict[str, Any]]:
@@ -308,6 +341,11 @@ def _summary(results: list[dict[str, Any]], touched_kib: int) -> None:
         ratio = f"{total / floor:.2f}" if floor else "-"
         print(f"{r['mode']:<13}{r['get_us']:>10}{r['put_us']:>10}{total:>10}{ratio:>9}"
               f"{r['refcount_ops']:>9}{r['put_refcount_ops']:>9}{r['peak_rss_kib']:>14}")  # fmt: skip
+    print("\nkernel counters per loop of one thread (an extra untimed round; docs/bench.md):")
+    print(f"{'mode':<13}{'loop':<5}" + "".join(f"{name:>11}" for name in COUNTERS))
+    for r in results:
+        for loop in ("get", "put"):
+            print(f"{r['mode']:<13}{loop:<5}" + "".join(f"{r['kernel'][loop][name]:>11}" for name in COUNTERS))
 
 
 def _count(least: int) -> Callable[[str], int]:
