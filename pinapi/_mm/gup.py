@@ -25,7 +25,7 @@ from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
 from .pgtable import PteTable, pmd_end, pte_index
 from .page_alloc import (
-    PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folio_put, int_bit_operators, vmstat,
+    PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folios_put_refs, int_bit_operators, vmstat,
 )  # fmt: skip
 from .pin_tracking import tracking, try_get_folios
 
@@ -167,8 +167,7 @@ def put_folios(folios: list[Folio], refs: list[int], flags: FOLL, unwind: bool =
         else:
             vmstat.nr_foll_pin_released += sum(refs)
     else:
-        for folio, nr in zip(folios, refs):
-            folio_put(folio, nr)
+        folios_put_refs(folios, refs)
     vmstat.nr_refcount_ops += -len(folios) if unwind else len(folios)
 
 

@@ -45,6 +45,8 @@ __all__ = [
     "folio_get",
     "folio_put",
     "folio_put_check",
+    "folios_ref_try_add",
+    "folios_put_refs",
     "kernel_lock",
     "model_setting",
 ]
@@ -221,18 +223,8 @@ class Folio(Unique):
         """How many page-table entries map this folio."""
         return self._mapcount
 
-    # Count updates: the page_ref.h helpers, the only writers of the counts.
-    def try_ref_add(self, nr: int) -> bool:
-        """``try_grab_folio()``'s ``folio_ref_try_add()``: *nr* more references,
-        refused (False, nothing changed) only once ``folio_ref_count()`` reads
-        <= 0 (freed, or already past INT_MAX), so the last grab accepted may
-        take the count past INT_MAX, as the kernel's does."""
-        count = self._refcount
-        if not 0 < count <= REFCOUNT_MAX:
-            return False
-        self._refcount = count + nr
-        return True
-
+    # Count updates: the page_ref.h helpers, the only writers of the counts
+    # (with folios_ref_try_add() and folios_put_refs(), their batches).
     def get(self, refs: int = 1) -> None:
         """``folio_get()``: *refs* more references on a folio the caller holds;
         its BUG on a count that is zero or close to wrapping to it
@@ -287,16 +279,6 @@ class Folio(Unique):
         if new == 0 and (self._mapcount or self._pincount):
             raise KernelBug(f"freeing a mapped or pinned folio {self!r}: a reference was dropped twice")
         return new
-
-    def pin_add(self, nr: int) -> None:
-        """``atomic_add(nr, &folio->_pincount)``: a large folio's pins."""
-        self._pincount += nr
-
-    def pin_sub(self, nr: int) -> None:
-        """Drop *nr* of a large folio's pins."""
-        if self._pincount < nr:
-            raise KernelBug(f"_pincount underflow on {self!r}")
-        self._pincount -= nr
 
     def mapcount_add(self, nr: int) -> None:
         """*nr* page-table entries more (negative: fewer) map this folio."""
@@ -521,6 +503,50 @@ folio_put: Final = Folio.put
 #: The ``_refcount`` dropping *refs* references leaves; KernelBug, with
 #: nothing changed, if that underflows or frees a folio still mapped or pinned.
 folio_put_check: Final = Folio.put_check
+
+
+def folios_ref_try_add(folios: list[Folio], refs: list[int], small_bias: int = 1, pincount: bool = False) -> int:
+    """``folio_ref_try_add()`` on each folio in turn, one atomic update each:
+    *refs[i]* references on ``folios[i]``, times *small_bias* on a small
+    folio; with *pincount*, a large folio's ``_pincount`` gains *refs[i]*
+    too (``try_grab_folio()``'s FOLL_PIN arithmetic). A folio whose
+    ``folio_ref_count()`` reads <= 0 (freed, or already past INT_MAX) is
+    refused, and it and the rest are left unchanged, so the last grab
+    accepted may take a count past INT_MAX, as the kernel's does. Returns how
+    many folios were grabbed."""
+    done = 0
+    for folio, nr in zip(folios, refs):
+        count = folio._refcount
+        if not 0 < count <= REFCOUNT_MAX:
+            break
+        if folio.order:
+            folio._refcount = count + nr
+            if pincount:
+                folio._pincount += nr
+        else:
+            folio._refcount = count + nr * small_bias
+        done += 1
+    return done
+
+
+def folios_put_refs(folios: list[Folio], refs: list[int], small_bias: int = 1, pincount: bool = False) -> None:
+    """``folios_put_refs()``: ``folio_put()`` of *refs[i]* references of each
+    folio, scaled and with ``_pincount`` as :func:`folios_ref_try_add` took
+    them; KernelBug at a ``_pincount`` underflow. A count that stays positive
+    is dropped inline; anything else takes ``folio_put()``'s checks."""
+    for folio, nr in zip(folios, refs):
+        if folio.order:
+            if pincount:
+                if folio._pincount < nr:
+                    raise KernelBug(f"_pincount underflow on {folio!r}")
+                folio._pincount -= nr
+        else:
+            nr *= small_bias
+        new = folio._refcount - nr
+        if new > 0 and not folio.flags & _PG_RESERVED:
+            folio._refcount = new
+        else:
+            folio.put(nr)
 
 
 #: The shared zero page: mapped for reads of never-written anonymous memory;
