@@ -25,7 +25,8 @@ from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
 from .pgtable import PteTable, pmd_end, pte_index
 from .page_alloc import (
-    PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folios_put_refs, int_bit_operators, vmstat,
+    PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folios_put_refs, int_bit_operators, page_flags,
+    vmstat,
 )  # fmt: skip
 from .pin_tracking import tracking, try_get_folios
 
@@ -57,7 +58,6 @@ FOLL_GET: Final = FOLL.GET
 FOLL_PIN: Final = FOLL.PIN
 FOLL_FAST_ONLY: Final = FOLL.FAST_ONLY
 _CALLER_FLAGS: Final = FOLL.WRITE | FOLL.FORCE | FOLL.LONGTERM
-_EXCL: Final = int(PG.anon_exclusive)
 
 
 def is_valid_gup_args(gup_flags: int, to_set: FOLL) -> FOLL:
@@ -217,8 +217,8 @@ def _pte_runs(ptes: PteTable, mask: int, bad: int) -> FolioRuns:
         if type(page) is not Page:
             break
         folio = page.folio
-        if (folio.flags | (_EXCL if folio.ptes_exclusive >> page.index & 1 else 0)) & mask == bad:
-            break  # page_flags(page), inline: PageAnonExclusive() is per page
+        if page_flags(page) & mask == bad:
+            break
         if folio is prev and page.index == nxt:
             nr[-1] += 1
             nxt += 1

@@ -30,6 +30,7 @@ __all__ = [
     "Zone",
     "PG",
     "Folio",
+    "FolioTail",
     "Page",
     "page_read",
     "page_write",
@@ -93,8 +94,8 @@ class PG(enum.IntFlag):
     attached; ``dma_pinned`` is the page-flag tracking strategy's bit.
     ``anon_exclusive`` is PageAnonExclusive(), a flag of each page: in
     ``flags`` for a small folio and for the head page of a folio mapped by a
-    PMD, in ``Folio.ptes_exclusive`` for the pages of a large folio mapped by
-    PTEs (``page_flags`` reads either)."""
+    PMD, in ``FolioTail.anon_exclusive`` for the pages of a large folio mapped
+    by PTEs (``page_flags`` reads either)."""
 
     locked = 1 << 0
     dirty = 1 << 1
@@ -154,12 +155,27 @@ vmstat: Final = VmStat()
 
 
 @final
+class FolioTail(Unique):
+    """What only a large folio has, kept in its first tail pages in the
+    kernel: ``_pincount``, and each page's PageAnonExclusive() while PTEs map
+    it (bit i: page i). A small folio has no tail: it costs no bytes."""
+
+    __slots__ = ("pincount", "anon_exclusive")
+
+    pincount: int
+    anon_exclusive: int
+
+    def __init__(self) -> None:
+        self.pincount = 0
+        self.anon_exclusive = 0
+
+
+@final
 class Folio(Unique):
     """A physically contiguous, naturally aligned run of ``1 << order`` pages."""
 
     __slots__ = (
         "_refcount",
-        "_pincount",
         "_mapcount",
         "flags",
         "order",
@@ -167,12 +183,11 @@ class Folio(Unique):
         "pfn",
         "mapping",
         "index",
-        "ptes_exclusive",
+        "tail",
         "_data",
     )  # no __weakref__: nothing holds folios weakly, and a folio costs bytes per touched page
 
     _refcount: int
-    _pincount: int
     _mapcount: int
     flags: int
     order: int
@@ -180,12 +195,11 @@ class Folio(Unique):
     pfn: int
     mapping: object | None  # an AddressSpace for page-cache folios
     index: int  # offset in the file, in pages
-    ptes_exclusive: int  # bit i: PageAnonExclusive() of page i of a PTE-mapped large folio
+    tail: FolioTail | None  # exactly when order > 0
     _data: bytearray | dict[int, bytearray] | None
 
     def __init__(self, order: int, zone: Zone, pfn: int) -> None:
         self._refcount = 1
-        self._pincount = 0
         self._mapcount = 0
         self.flags = 0
         self.order = order
@@ -193,13 +207,13 @@ class Folio(Unique):
         self.pfn = pfn
         self.mapping = None
         self.index = 0
-        self.ptes_exclusive = 0
+        self.tail = FolioTail() if order else None
         self._data = None
 
     def __repr__(self) -> str:
         return (
             f"<Folio pfn={self.pfn:#x} order={self.order} ref={self._refcount}"
-            f" pin={self._pincount} map={self._mapcount} {PG(self.flags)!r}>"
+            f" pin={self.pincount()} map={self._mapcount} {PG(self.flags)!r}>"
         )
 
     @property
@@ -217,7 +231,8 @@ class Folio(Unique):
 
     def pincount(self) -> int:
         """``_pincount`` of a large folio (always 0 for an order-0 folio)."""
-        return self._pincount
+        tail = self.tail
+        return 0 if tail is None else tail.pincount
 
     def mapcount(self) -> int:
         """How many page-table entries map this folio."""
@@ -266,7 +281,8 @@ class Folio(Unique):
             self._data = None
             self.mapping = None
             self.flags = 0
-            self.ptes_exclusive = 0
+            if self.tail is not None:
+                self.tail.anon_exclusive = 0
             vmstat.nr_folios_freed += 1
 
     def put_check(self, refs: int) -> int:
@@ -276,7 +292,7 @@ class Folio(Unique):
         new = self._refcount - refs
         if new < 0:
             raise KernelBug(f"_refcount underflow on {self!r}")
-        if new == 0 and (self._mapcount or self._pincount):
+        if new == 0 and (self._mapcount or self.pincount()):
             raise KernelBug(f"freeing a mapped or pinned folio {self!r}: a reference was dropped twice")
         return new
 
@@ -415,7 +431,8 @@ def page_flags(page: Page) -> int:
     """The flags of one page: its folio's, with PG.anon_exclusive as
     PageAnonExclusive() of this page."""
     folio = page.folio
-    return folio.flags | (_EXCL if folio.ptes_exclusive >> page.index & 1 else 0)
+    tail = folio.tail
+    return folio.flags if tail is None else folio.flags | (_EXCL if tail.anon_exclusive >> page.index & 1 else 0)
 
 
 def page_anon_exclusive(page: Page) -> bool:
@@ -427,12 +444,13 @@ def set_page_anon_exclusive(page: Page, exclusive: bool) -> None:
     """``SetPageAnonExclusive()`` / ``ClearPageAnonExclusive()`` of a page
     mapped by a PTE (a PMD's head page is ``folio.flags``)."""
     folio = page.folio
-    if not folio.order:
+    tail = folio.tail
+    if tail is None:
         folio.flags = folio.flags | _EXCL if exclusive else folio.flags & ~_EXCL
     elif exclusive:
-        folio.ptes_exclusive |= 1 << page.index
+        tail.anon_exclusive |= 1 << page.index
     else:
-        folio.ptes_exclusive &= ~(1 << page.index)
+        tail.anon_exclusive &= ~(1 << page.index)
 
 
 class _Allocator:
@@ -519,10 +537,11 @@ def folios_ref_try_add(folios: list[Folio], refs: list[int], small_bias: int = 1
         count = folio._refcount
         if not 0 < count <= REFCOUNT_MAX:
             break
-        if folio.order:
+        tail = folio.tail
+        if tail is not None:
             folio._refcount = count + nr
             if pincount:
-                folio._pincount += nr
+                tail.pincount += nr
         else:
             folio._refcount = count + nr * small_bias
         done += 1
@@ -535,11 +554,12 @@ def folios_put_refs(folios: list[Folio], refs: list[int], small_bias: int = 1, p
     them; KernelBug at a ``_pincount`` underflow. A count that stays positive
     is dropped inline; anything else takes ``folio_put()``'s checks."""
     for folio, nr in zip(folios, refs):
-        if folio.order:
+        tail = folio.tail
+        if tail is not None:
             if pincount:
-                if folio._pincount < nr:
+                if tail.pincount < nr:
                     raise KernelBug(f"_pincount underflow on {folio!r}")
-                folio._pincount -= nr
+                tail.pincount -= nr
         else:
             nr *= small_bias
         new = folio._refcount - nr
