@@ -214,6 +214,19 @@ def test_bad_pin_changes_nothing(mm: MM, rule: str, args: Callable[[int], tuple[
     assert state(mm) == before
 
 
+def test_foll_get_from_a_caller_is_what_get_user_pages_sets_anyway(mm: MM) -> None:
+    """linux 6.12 is_valid_gup_args(): FOLL_GET is not an internal flag, so a
+    get_user_pages*() caller may pass it; it only conflicts with FOLL_PIN."""
+    a = touched(mm, 2)
+    before = state(mm)
+    pages = get_user_pages_remote(mm, a, 2, FOLL_GET | FOLL_WRITE)
+    assert [p.folio for p in pages] == [folio_at(mm, a), folio_at(mm, a + PAGE_SIZE)]
+    assert [p.folio.refcount() for p in pages] == [2, 2]
+    for page in pages:
+        put_page(page)
+    assert state(mm) == before
+
+
 def test_hole_in_the_middle_unpins_what_was_taken(mm: MM, owner: VaddrPin) -> None:
     a = touched(mm, 6)
     mm.munmap(a + 3 * PAGE_SIZE, PAGE_SIZE)

@@ -62,13 +62,17 @@ _CALLER_FLAGS: Final = FOLL.WRITE | FOLL.FORCE | FOLL.LONGTERM
 
 def is_valid_gup_args(gup_flags: int, to_set: FOLL) -> FOLL:
     """The flags a caller may pass, plus *to_set* (FOLL_GET or FOLL_PIN, and
-    FOLL_FAST_ONLY)."""
-    if gup_flags & (FOLL.PIN | FOLL.GET | FOLL.FAST_ONLY):
-        raise err(errno.EINVAL, "FOLL_PIN and FOLL_GET (and FOLL_FAST_ONLY) are set by GUP itself, never "
-                                "by callers: use vaddr_pin_pages() to pin")  # fmt: skip
-    if gup_flags & ~_CALLER_FLAGS:
-        raise err(errno.EINVAL, f"unknown gup_flags {gup_flags & ~_CALLER_FLAGS:#x}")
+    FOLL_FAST_ONLY), as ``is_valid_gup_args()`` allows them: FOLL_PIN and
+    FOLL_FAST_ONLY are GUP's own; FOLL_GET is accepted where GUP sets it
+    anyway (it never goes with FOLL_PIN)."""
+    if gup_flags & (FOLL.PIN | FOLL.FAST_ONLY):
+        raise err(errno.EINVAL, "FOLL_PIN (and FOLL_FAST_ONLY) are set by GUP itself, never by callers: "
+                                "use vaddr_pin_pages() to pin")  # fmt: skip
+    if gup_flags & ~(_CALLER_FLAGS | FOLL.GET):
+        raise err(errno.EINVAL, f"unknown gup_flags {gup_flags & ~(_CALLER_FLAGS | FOLL.GET):#x}")
     flags = FOLL(gup_flags | to_set)
+    if flags & FOLL.PIN and flags & FOLL.GET:
+        raise err(errno.EINVAL, "FOLL_GET and FOLL_PIN are mutually exclusive: a pin is not a plain reference")
     if flags & FOLL.LONGTERM and not flags & FOLL.PIN:
         raise err(errno.EINVAL, "FOLL_LONGTERM requires FOLL_PIN: use vaddr_pin_pages()")
     return flags
