@@ -31,7 +31,7 @@ class Series:
 
 
 def _decade(d: int) -> str:
-    return f"{10**d:,}" if 0 <= d <= 6 else f"1e{d}"
+    return f"{10**d:,}" if 0 <= d <= 9 else f"1e{d}"
 
 
 def log_log_chart(series: Sequence[Series], title: str, x_title: str, y_title: str,
