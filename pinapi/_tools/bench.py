@@ -599,8 +599,8 @@ def add_bench_parser(sub: Any) -> None:
     p.add_argument("-F", "--gup-flags", type=_u32, default=0, metavar="FLAGS",
                    help="raw gup_flags, read as strtol base 0 (0x400, 1024); the engine validates them as any "
                         "caller's: flags it refuses (FOLL_PIN, FOLL_GET, bits it does not know, FOLL_TOUCH "
-                        "0x2 among them) fail each mode's get, exit 1, as gup_test's ioctl fails; only what "
-                        "does not fit gup_test's 32-bit field is a usage error")  # fmt: skip
+                        "0x2 among them) fail each mode's get, exit 1, as gup_test's ioctl fails; a value that "
+                        "is not a whole number or does not fit gup_test's 32-bit field is a usage error")  # fmt: skip
     p.add_argument("-r", "--repeats", type=_count(1), default=1, help="timed get/put rounds per thread")
     p.add_argument("-j", "--threads", type=_count(1), default=1, help="threads, each running every round")
     p.add_argument("--mode", action="append", choices=MODES, help="a mode to run; repeat for more (default: all)")
