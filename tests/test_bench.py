@@ -361,3 +361,10 @@ def test_the_untimed_check_catches_pages_that_are_not_pinned(
     monkeypatch.setattr(pinapi._tools.bench, "_PINNING", ("gup",))  # plain references are not pins
     assert main(["bench", "--size", "40K", "--mode", "gup"]) == 1
     assert "gup: 10 folios not dma-pinned after the get loop" in capsys.readouterr().err
+
+
+def test_no_touch_leaves_the_faults_to_gup(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--size", "40K", "-z", "--mode", "floor"]) == 0  # nothing mapped: floor reads empty tables
+    assert "10 pages in 0 folios" in capsys.readouterr().out
+    gup, floor = bench(capsys, "--size", "40K", "-z", "-U", "--mode", "floor")
+    assert (gup["folios"], gup["refcount_ops"], floor["folios"], gup["touch"]) == (10, 10, 10, False)

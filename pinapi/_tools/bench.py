@@ -45,7 +45,7 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import Any, Final, TypeVar
 
 from .._bvec import get_user_bvec, put_user_bvec
@@ -101,6 +101,7 @@ _STRTOL: Final = re.compile(r"0[xX](?P<hex>[0-9a-fA-F]+)|(?P<oct>0[0-7]*)|(?P<de
 _Get = Callable[[MM, VaddrPin, list[tuple[int, int]], int], tuple[Any, int]]
 _Put = Callable[[Any], None]
 _T = TypeVar("_T")
+_S = TypeVar("_S", bound=Sized)
 
 
 def parse_size(text: str) -> int:
@@ -143,8 +144,9 @@ def _get_loop(calls: list[tuple[int, int]], grab: Callable[[int, int], tuple[_T,
     return held, got
 
 
-def _counted(pages: list[Page]) -> tuple[list[Page], int]:
-    return pages, len(pages)
+def _counted(batch: _S) -> tuple[_S, int]:
+    """A call's result and how many pages it got, for a call that may come back short."""
+    return batch, len(batch)
 
 
 def _gup_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int) -> tuple[Any, int]:
@@ -168,7 +170,7 @@ def _pin_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int) 
 
 def _pin_fast_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int) -> tuple[Any, int]:
     with kthread_use_mm(mm):
-        return _get_loop(calls, lambda addr, nr: (pins := pin_user_pages_fast(addr, nr, flags), len(pins)))
+        return _get_loop(calls, lambda addr, nr: _counted(pin_user_pages_fast(addr, nr, flags)))
 
 
 def _pin_longterm_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int) -> tuple[Any, int]:
@@ -195,7 +197,10 @@ def _floor_get(mm: MM, owner: VaddrPin, calls: list[tuple[int, int]], flags: int
     count = 0  # the one integer: what a per-page count update would touch
     for addr, nr in calls:
         for a in range(addr, addr + (nr << PAGE_SHIFT), PAGE_SIZE):
-            entry = pmds[a >> PMD_SHIFT]
+            try:
+                entry = pmds[a >> PMD_SHIFT]
+            except KeyError:  # nothing faulted in there yet (-z)
+                entry = None
             held.append(entry[pte_index(a)] if isinstance(entry, list) else entry)
             count += 1
     return (held, count), count
@@ -483,7 +488,7 @@ def _summary(results: list[dict[str, Any]], touched_kib: int) -> None:
     print(f"\n{r0['bytes'] >> 20} MiB, {r0['pages']} pages in {r0['folios']} folios, "
           f"{r0['calls']} calls of {r0['nr_pages_per_call']} pages; touching cost "
           f"{touched_kib * 1024 / r0['pages']:.0f} bytes per page, "
-          f"{touched_kib * 1024 / r0['folios']:.0f} per folio")  # fmt: skip
+          f"{touched_kib * 1024 / max(r0['folios'], 1):.0f} per folio")  # fmt: skip
     print(f"{'mode':<13}{'get us':>10}{'put us':>10}{'total us':>10}{'x floor':>9}"
           f"{'ops get':>9}{'ops put':>9}{'peak RSS KiB':>14}")  # fmt: skip
     for r in results:
