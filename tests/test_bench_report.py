@@ -51,7 +51,7 @@ def stray_numbers(text: str) -> list[str]:
     such as "1 GiB"."""
     for body in generated_blocks(text).values():
         text = text.replace(body, "")
-    text = re.sub(r"^    .*$", "", re.sub(r"`[^`]*`|<!--.*?-->", "", text), flags=re.M)
+    text = re.sub(r"^    .*$", "", re.sub(r"`[^`]*`|<!--.*?-->|\b[Ll]inux \d+\.\d+", "", text), flags=re.M)
     return [m[0] for m in re.finditer(r"(?<![\w.])\d[\d,.]*(?![\d,.])(?! ?(?:KiB|MiB|GiB|MB|GB)\b)", text)]
 
 
