@@ -28,7 +28,7 @@ without a PATH, "drivers" and "review" need the pinapi source checkout.
 COMMANDS: Final = {
     "check": ("._tools.check", "add_check_parser"),
     "run": ("._tools.run", "add_run_parser"),
-    "bench": ("._tools.bench", "add_bench_parser"),
+    "bench": ("._lab.bench_report", "add_bench_parser"),
     "drivers": ("._lab.drivers_table", "add_drivers_parser"),
     "review": ("._lab.review", "add_review_parser"),
 }

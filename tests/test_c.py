@@ -15,7 +15,7 @@ from pinapi._lab import c_contract
 from pinapi._lab.c_contract import (
     C, CError, Measurement, build_table, conversion_table, detection_table, measure, parse,
 )  # fmt: skip
-from pinapi._lab.review import generated_blocks
+from pinapi._lab.blocks import generated_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "review.md"

@@ -214,6 +214,19 @@ def test_bad_pin_changes_nothing(mm: MM, rule: str, args: Callable[[int], tuple[
     assert state(mm) == before
 
 
+def test_foll_get_from_a_caller_is_what_get_user_pages_sets_anyway(mm: MM) -> None:
+    """linux 6.12 is_valid_gup_args(): FOLL_GET is not an internal flag, so a
+    get_user_pages*() caller may pass it; it only conflicts with FOLL_PIN."""
+    a = touched(mm, 2)
+    before = state(mm)
+    pages = get_user_pages_remote(mm, a, 2, FOLL_GET | FOLL_WRITE)
+    assert [p.folio for p in pages] == [folio_at(mm, a), folio_at(mm, a + PAGE_SIZE)]
+    assert [p.folio.refcount() for p in pages] == [2, 2]
+    for page in pages:
+        put_page(page)
+    assert state(mm) == before
+
+
 def test_hole_in_the_middle_unpins_what_was_taken(mm: MM, owner: VaddrPin) -> None:
     a = touched(mm, 6)
     mm.munmap(a + 3 * PAGE_SIZE, PAGE_SIZE)
@@ -283,7 +296,8 @@ def test_a_1gb_folio_takes_8192_grabs_of_all_its_pages(mm: MM, owner: VaddrPin) 
     nr = PUD_SIZE // PAGE_SIZE
     held = 8191 * nr
     f._refcount += held
-    f._pincount += held
+    assert f.tail is not None
+    f.tail.pincount += held
     try:
         last = vaddr_pin_pages(a, nr, 0, owner)  # the 8,192nd
         assert f.refcount() < 0
@@ -292,7 +306,7 @@ def test_a_1gb_folio_takes_8192_grabs_of_all_its_pages(mm: MM, owner: VaddrPin) 
         unpin_user_pages(last)
     finally:
         f._refcount -= held
-        f._pincount -= held
+        f.tail.pincount -= held
 
 
 def test_refused_second_page_releases_the_first(mm: MM, owner: VaddrPin) -> None:

@@ -46,8 +46,9 @@ LAYERS: list[list[str]] = [
     ["_tools", "_tools.checkout", "_tools.balance", "_tools.report"],
     ["_tools.check"],
     ["_tools.run", "_tools.bench", "pytest_plugin"],
-    ["_lab", "_lab.race", "_lab.evidence", "_lab.checker_table", "_lab.drivers_table", "_lab.c_contract"],
-    ["_lab.review"],
+    ["_lab", "_lab.race", "_lab.evidence", "_lab.checker_table", "_lab.drivers_table", "_lab.c_contract",
+     "_lab.blocks", "_lab.svg"],
+    ["_lab.review", "_lab.bench_report"],
     ["__main__"],
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}

@@ -38,9 +38,9 @@ EXPECTED: dict[tuple[str, str], tuple[type[BaseException], str]] = {
     ("unpin_plain_page", "vaddr_unpin_on_plain_pages"): (TypeError, r"pages\[0\] must be a PinnedPage, got Page: a plain reference"),
     ("unpin_plain_page", "unpin_a_plain_page_out_of_an_sg_table"): (TypeError, r"pages\[0\] must be a PinnedPage, got Page: a plain reference"),
     ("unpin_plain_page", "unpin_a_kernel_page"): (TypeError, r"page must be a PinnedPage, got KernelPage: kernel memory"),
-    # FOLL_PIN and FOLL_GET are internal to GUP at run time too (pinapi.lowlevel).
+    # FOLL_PIN and FOLL_GET are absent from the contract (pinapi.lowlevel has them); FOLL_PIN is refused at run time.
     ("foll_pin_at_call_site", "foll_pin_passed_to_the_pin_api"): (AttributeError, r"no attribute 'FOLL_PIN'"),
-    ("foll_pin_at_call_site", "foll_pin_by_value"): (KernelError, r"EINVAL: FOLL_PIN and FOLL_GET"),
+    ("foll_pin_at_call_site", "foll_pin_by_value"): (KernelError, r"EINVAL: FOLL_PIN \(and FOLL_FAST_ONLY\) are set by GUP"),
     ("foll_pin_at_call_site", "foll_get_passed_to_get_user_pages"): (AttributeError, r"no attribute 'FOLL_GET'"),
     ("longterm_plain_reference", "longterm_get_user_pages"): (KernelError, r"FOLL_LONGTERM requires FOLL_PIN"),
     ("longterm_plain_reference", "longterm_write_get_user_pages"): (KernelError, r"FOLL_LONGTERM requires FOLL_PIN"),

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from helpers import require_c_tools
-from pinapi._lab.review import C_SECTIONS, SECTIONS, TIMED, generated_blocks, regenerate
+from pinapi._lab.blocks import generated_blocks, regenerate
+from pinapi._lab.review import C_SECTIONS, SECTIONS, TIMED
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "review.md"
 

@@ -2,8 +2,9 @@
 
 They are absent from the contract; to the plain-reference calls a raw flag
 value is not a gup_flags either. (The pin API takes an int, as flags built up
-from 0 are one to the checkers, and refuses FOLL_PIN and FOLL_GET at run
-time.) To pin, call vaddr_pin_pages(); it sets FOLL_PIN.
+from 0 are one to the checkers, and refuses FOLL_PIN at run time, and
+FOLL_GET with it, as is_valid_gup_args() does.) To pin, call
+vaddr_pin_pages(); it sets FOLL_PIN.
 """
 
 import pinapi

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ast
-import math
 import platform
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -24,6 +22,7 @@ from .._tools.bench import MODES as BENCH_MODES
 from .._tools.checkout import ROOT, require_checkout
 from .._tools.bench import map_region, run_mode
 from .c_contract import CError, Cell, build_table, conversion_table, detection_table, measure
+from .blocks import generated_blocks, regenerate
 from .checker_table import CHECKERS, CHECKERS_DOC, before_results, gallery_results, table
 from .drivers_table import call_sites
 from .evidence import EXPERIMENTS, run_experiment
@@ -33,11 +32,12 @@ from .._legacy import get_page, get_user_pages_remote, release_pages
 from .._mm.mmap import MM
 from .._mm.page_alloc import PAGE_SHIFT, PAGE_SIZE, alloc_folio, folio_put, kernel_lock
 from .._pin import VaddrPin, folio_maybe_dma_pinned, unpin_user_pages, vaddr_pin_pages
+from .svg import PALETTE, Series, log_log_chart
 from .race import DIRTY_READ_PIN_RELEASES, Mode, Schedule, all_schedules, dirty_read_pin, fails
 from .._mm.pin_tracking import ExactCounter, LookupTree, PageFlag, PinTracking, RefcountBias, use_tracking
 
 
-__all__ = ["SECTIONS", "C_SECTIONS", "TIMED", "regenerate", "add_review_parser", "shared_page_rates", "pin_capacity"]
+__all__ = ["SECTIONS", "C_SECTIONS", "TIMED", "add_review_parser", "shared_page_rates", "pin_capacity"]
 
 STRATEGIES: Final[tuple[type[PinTracking], ...]] = (RefcountBias, ExactCounter, PageFlag, LookupTree)
 _GROUP: Final = 64  # pages per workload group
@@ -325,45 +325,15 @@ def _bench_time_section() -> str:
 
 PLOT: Final = ROOT / "docs" / "bench-scaling.svg"
 _PLOT_SIZES: Final = (32, 64, 128, 256, 512)  # MiB
-_COLOURS: Final = {"gup": "#c0392b", "pin": "#2471a3", "pin-longterm": "#76d7c4", "bvec": "#229954",
-                   "floor": "#7f8c8d"}  # fmt: skip
-
-
-def _svg_plot(series: dict[str, list[float]], title: str) -> str:
-    """A log-log line chart: region size (MiB) against get+put time (us)."""
-    w, h, left, bottom = 640, 400, 70, 50
-    xs = [math.log10(x) for x in _PLOT_SIZES]
-    ys = [math.log10(max(v, 1.0)) for vals in series.values() for v in vals]
-    y0, y1 = math.floor(min(ys)), math.ceil(max(ys))
-
-    def px(x: float) -> float:
-        return left + (x - xs[0]) / (xs[-1] - xs[0]) * (w - left - 50)
-
-    def py(y: float) -> float:
-        return h - bottom - (y - y0) / (y1 - y0) * (h - bottom - 40)
-
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
-           f'<rect width="{w}" height="{h}" fill="white"/>',
-           f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>']  # fmt: skip
-    for d in range(y0, y1 + 1):
-        out.append(f'<line x1="{left}" x2="{w - 50}" y1="{py(d):.1f}" y2="{py(d):.1f}" stroke="#ddd"/>'
-                   f'<text x="{left - 6}" y="{py(d) + 4:.1f}" text-anchor="end">1e{d} us</text>')  # fmt: skip
-    for size, x in zip(_PLOT_SIZES, xs):
-        out.append(f'<text x="{px(x):.1f}" y="{h - bottom + 18}" text-anchor="middle">{size} MiB</text>')
-    for i, (mode, vals) in enumerate(series.items()):
-        points = " ".join(f"{px(x):.1f},{py(math.log10(max(v, 1.0))):.1f}" for x, v in zip(xs, vals))
-        out.append(f'<polyline points="{points}" fill="none" stroke="{_COLOURS[mode]}" stroke-width="2"/>'
-                   f'<text x="{left + 10}" y="{45 + 16 * i}" fill="{_COLOURS[mode]}">{mode}</text>')  # fmt: skip
-    return "\n".join(out + ["</svg>", ""])
-
-
 def _plot_section() -> str:
     """Writes docs/bench-scaling.svg; the block says which run made it."""
-    series: dict[str, list[float]] = {mode: [] for mode in BENCH_MODES}
+    points: dict[str, list[tuple[float, float]]] = {mode: [] for mode in BENCH_MODES}
     for size in _PLOT_SIZES:
         for r in _bench(size << 20, True, 3):
-            series[r["mode"]].append(r["get_us"] + r["put_us"])
-    PLOT.write_text(_svg_plot(series, "gup_test get+put over THP-backed memory (log-log)"))
+            points[r["mode"]].append((size, r["get_us"] + r["put_us"]))
+    series = [Series(mode, pts, PALETTE[i % len(PALETTE)]) for i, (mode, pts) in enumerate(points.items())]
+    PLOT.write_text(log_log_chart(series, "gup_test get+put over THP-backed memory (log-log)", "region size",
+                                  "get+put time (us)", {size: f"{size} MiB" for size in _PLOT_SIZES}))
     return (f"![get+put time against region size, per mode](bench-scaling.svg)\n\n"
             f"Best of 3 per point, the whole region per call; {_machine()}.")
 
@@ -415,24 +385,6 @@ TIMED: Final[dict[str, Callable[[], str]]] = {
     "bench-time": _bench_time_section,
     "bench-plot": _plot_section,
 }
-
-_BLOCK = re.compile(r"(<!-- generated:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end:(?P=name) -->)", re.S)
-
-
-def regenerate(text: str, sections: dict[str, Callable[[], str]]) -> str:
-    """*text* with every generated block named in *sections* rewritten."""
-
-    def sub(m: re.Match[str]) -> str:
-        fn = sections.get(m["name"])
-        return m[0] if fn is None else f"{m[1]}{fn().rstrip()}\n{m[4]}"
-
-    return _BLOCK.sub(sub, text)
-
-
-def generated_blocks(text: str) -> dict[str, str]:
-    """Name -> body of every generated block in *text*."""
-    return {m["name"]: m["body"] for m in _BLOCK.finditer(text)}
-
 
 def _cmd_review(args: argparse.Namespace) -> int:
     require_checkout("the review (docs/review.md and the examples it measures)")

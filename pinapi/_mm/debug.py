@@ -1,6 +1,7 @@
-"""CONFIG_DEBUG_GET_USER_PAGES_REFERENCES: a redundant exact pin count per
-folio (a page extension), so that ``put_page()`` can tell when it drops a
-reference a live pin owns, and say where that pin was taken."""
+"""mm/debug.c: ``dump_page()``, and CONFIG_DEBUG_GET_USER_PAGES_REFERENCES:
+a redundant exact pin count per folio (a page extension), so that
+``put_page()`` can tell when it drops a reference a live pin owns, and say
+where that pin was taken."""
 
 from __future__ import annotations
 
@@ -9,12 +10,34 @@ import warnings
 from typing import Callable, Final
 
 from .errors import PinnedPagePutWarning, err
+from .filemap import AddressSpace
 from .rmap import folio_expected_refs
-from .page_alloc import ZERO_FOLIO, Folio, Page, kernel_lock, vmstat
+from .page_alloc import PG, ZERO_FOLIO, Folio, Page, kernel_lock, page_flags, vmstat
 from .pin_tracking import tracking
 from .validate import entry_point
 
-__all__ = ["debug", "set_debug_pins", "debug_pins_enabled"]
+__all__ = ["debug", "dump_page", "set_debug_pins", "debug_pins_enabled"]
+
+
+def dump_page(page: Page) -> list[str]:
+    """``dump_page()`` (``__dump_folio()``): the state of *page* and its
+    folio, a line each: the page (``refcount``, ``mapcount``, ``mapping``,
+    ``index``, ``pfn``), the head of a large folio (``order``, ``mapcount``,
+    ``pincount``), the flags (``anon`` first for an anonymous folio). The
+    model keeps one mapcount per folio: both lines show it. ``mapping`` is 0
+    for an anonymous folio (``folio_mapping()`` is NULL), else the file's
+    filesystem and inode number."""
+    folio = page.folio
+    mapping = folio.mapping
+    where = f"{mapping.host.fs.name}:{mapping.host.ino:#x}" if isinstance(mapping, AddressSpace) else "0"
+    lines = [f"page: refcount:{folio.refcount()} mapcount:{folio.mapcount()} mapping:{where} "
+             f"index:{folio.index + page.index:#x} pfn:{page.pfn:#x}"]  # fmt: skip
+    if folio.order:
+        lines.append(f"head: order:{folio.order} mapcount:{folio.mapcount()} pincount:{folio.pincount()}")
+    flags = page_flags(page)
+    names = "|".join([str(flag.name) for flag in PG if flags & flag] + [f"zone={folio.zone.value}"])
+    lines.append(f"{'anon ' if flags & PG.anon else ''}flags: {flags:#x}({names})")
+    return lines
 
 
 def _unknown_site(folio: Folio) -> str:

@@ -26,7 +26,8 @@ from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
 from .pgtable import PteTable, pmd_end, pte_index
 from .page_alloc import (
-    PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folio_put, int_bit_operators, vmstat,
+    PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folios_put_refs, int_bit_operators, page_flags,
+    vmstat,
 )  # fmt: skip
 from .pin_tracking import tracking, try_get_folios
 
@@ -58,18 +59,21 @@ FOLL_GET: Final = FOLL.GET
 FOLL_PIN: Final = FOLL.PIN
 FOLL_FAST_ONLY: Final = FOLL.FAST_ONLY
 _CALLER_FLAGS: Final = FOLL.WRITE | FOLL.FORCE | FOLL.LONGTERM
-_EXCL: Final = int(PG.anon_exclusive)
 
 
 def is_valid_gup_args(gup_flags: int, to_set: FOLL) -> FOLL:
     """The flags a caller may pass, plus *to_set* (FOLL_GET or FOLL_PIN, and
-    FOLL_FAST_ONLY)."""
-    if gup_flags & (FOLL.PIN | FOLL.GET | FOLL.FAST_ONLY):
-        raise err(errno.EINVAL, "FOLL_PIN and FOLL_GET (and FOLL_FAST_ONLY) are set by GUP itself, never "
-                                "by callers: use vaddr_pin_pages() to pin")  # fmt: skip
-    if gup_flags & ~_CALLER_FLAGS:
-        raise err(errno.EINVAL, f"unknown gup_flags {gup_flags & ~_CALLER_FLAGS:#x}")
+    FOLL_FAST_ONLY), as ``is_valid_gup_args()`` allows them: FOLL_PIN and
+    FOLL_FAST_ONLY are GUP's own; FOLL_GET is accepted where GUP sets it
+    anyway (it never goes with FOLL_PIN)."""
+    if gup_flags & (FOLL.PIN | FOLL.FAST_ONLY):
+        raise err(errno.EINVAL, "FOLL_PIN (and FOLL_FAST_ONLY) are set by GUP itself, never by callers: "
+                                "use vaddr_pin_pages() to pin")  # fmt: skip
+    if gup_flags & ~(_CALLER_FLAGS | FOLL.GET):
+        raise err(errno.EINVAL, f"unknown gup_flags {gup_flags & ~(_CALLER_FLAGS | FOLL.GET):#x}")
     flags = FOLL(gup_flags | to_set)
+    if flags & FOLL.PIN and flags & FOLL.GET:
+        raise err(errno.EINVAL, "FOLL_GET and FOLL_PIN are mutually exclusive: a pin is not a plain reference")
     if flags & FOLL.LONGTERM and not flags & FOLL.PIN:
         raise err(errno.EINVAL, "FOLL_LONGTERM requires FOLL_PIN: use vaddr_pin_pages()")
     return flags
@@ -172,8 +176,7 @@ def put_folios(folios: list[Folio], refs: list[int], flags: FOLL, unwind: bool =
         else:
             vmstat.nr_foll_pin_released += sum(refs)
     else:
-        for folio, nr in zip(folios, refs):
-            folio_put(folio, nr)
+        folios_put_refs(folios, refs)
     vmstat.nr_refcount_ops += -len(folios) if unwind else len(folios)
     cost = counting.active
     if cost is not None:  # an unwind's releases are work done: counted, not backed out
@@ -227,8 +230,8 @@ def _pte_runs(ptes: PteTable, mask: int, bad: int) -> FolioRuns:
         if type(page) is not Page:
             break
         folio = page.folio
-        if (folio.flags | (_EXCL if folio.ptes_exclusive >> page.index & 1 else 0)) & mask == bad:
-            break  # page_flags(page), inline: PageAnonExclusive() is per page
+        if page_flags(page) & mask == bad:
+            break
         if folio is prev and page.index == nxt:
             nr[-1] += 1
             nxt += 1

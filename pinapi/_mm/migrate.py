@@ -28,7 +28,8 @@ def migrate_folio(folio: Folio, zone: Zone) -> Folio:
     new = alloc_folio(folio.order, zone)
     new.copy_data_from(folio)
     new.flags = folio.flags & ~PG.locked
-    new.ptes_exclusive = folio.ptes_exclusive  # PageAnonExclusive() of each page moves with it
+    if folio.tail is not None and new.tail is not None:  # PageAnonExclusive() of each page moves with it
+        new.tail.anon_exclusive = folio.tail.anon_exclusive
     new.mapping = folio.mapping
     new.index = folio.index
     if isinstance(folio.mapping, AddressSpace):

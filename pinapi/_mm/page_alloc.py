@@ -30,6 +30,7 @@ __all__ = [
     "Zone",
     "PG",
     "Folio",
+    "FolioTail",
     "Page",
     "page_read",
     "page_write",
@@ -45,6 +46,8 @@ __all__ = [
     "folio_get",
     "folio_put",
     "folio_put_check",
+    "folios_ref_try_add",
+    "folios_put_refs",
     "kernel_lock",
     "model_setting",
 ]
@@ -91,8 +94,8 @@ class PG(enum.IntFlag):
     attached; ``dma_pinned`` is the page-flag tracking strategy's bit.
     ``anon_exclusive`` is PageAnonExclusive(), a flag of each page: in
     ``flags`` for a small folio and for the head page of a folio mapped by a
-    PMD, in ``Folio.ptes_exclusive`` for the pages of a large folio mapped by
-    PTEs (``page_flags`` reads either)."""
+    PMD, in ``FolioTail.anon_exclusive`` for the pages of a large folio mapped
+    by PTEs (``page_flags`` reads either)."""
 
     locked = 1 << 0
     dirty = 1 << 1
@@ -152,12 +155,27 @@ vmstat: Final = VmStat()
 
 
 @final
+class FolioTail(Unique):
+    """What only a large folio has, kept in its first tail pages in the
+    kernel: ``_pincount``, and each page's PageAnonExclusive() while PTEs map
+    it (bit i: page i). A small folio has no tail: it costs no bytes."""
+
+    __slots__ = ("pincount", "anon_exclusive")
+
+    pincount: int
+    anon_exclusive: int
+
+    def __init__(self) -> None:
+        self.pincount = 0
+        self.anon_exclusive = 0
+
+
+@final
 class Folio(Unique):
     """A physically contiguous, naturally aligned run of ``1 << order`` pages."""
 
     __slots__ = (
         "_refcount",
-        "_pincount",
         "_mapcount",
         "flags",
         "order",
@@ -165,12 +183,11 @@ class Folio(Unique):
         "pfn",
         "mapping",
         "index",
-        "ptes_exclusive",
+        "tail",
         "_data",
     )  # no __weakref__: nothing holds folios weakly, and a folio costs bytes per touched page
 
     _refcount: int
-    _pincount: int
     _mapcount: int
     flags: int
     order: int
@@ -178,12 +195,11 @@ class Folio(Unique):
     pfn: int
     mapping: object | None  # an AddressSpace for page-cache folios
     index: int  # offset in the file, in pages
-    ptes_exclusive: int  # bit i: PageAnonExclusive() of page i of a PTE-mapped large folio
+    tail: FolioTail | None  # exactly when order > 0
     _data: bytearray | dict[int, bytearray] | None
 
     def __init__(self, order: int, zone: Zone, pfn: int) -> None:
         self._refcount = 1
-        self._pincount = 0
         self._mapcount = 0
         self.flags = 0
         self.order = order
@@ -191,13 +207,13 @@ class Folio(Unique):
         self.pfn = pfn
         self.mapping = None
         self.index = 0
-        self.ptes_exclusive = 0
+        self.tail = FolioTail() if order else None
         self._data = None
 
     def __repr__(self) -> str:
         return (
             f"<Folio pfn={self.pfn:#x} order={self.order} ref={self._refcount}"
-            f" pin={self._pincount} map={self._mapcount} {PG(self.flags)!r}>"
+            f" pin={self.pincount()} map={self._mapcount} {PG(self.flags)!r}>"
         )
 
     @property
@@ -215,24 +231,15 @@ class Folio(Unique):
 
     def pincount(self) -> int:
         """``_pincount`` of a large folio (always 0 for an order-0 folio)."""
-        return self._pincount
+        tail = self.tail
+        return 0 if tail is None else tail.pincount
 
     def mapcount(self) -> int:
         """How many page-table entries map this folio."""
         return self._mapcount
 
-    # Count updates: the page_ref.h helpers, the only writers of the counts.
-    def try_ref_add(self, nr: int) -> bool:
-        """``try_grab_folio()``'s ``folio_ref_try_add()``: *nr* more references,
-        refused (False, nothing changed) only once ``folio_ref_count()`` reads
-        <= 0 (freed, or already past INT_MAX), so the last grab accepted may
-        take the count past INT_MAX, as the kernel's does."""
-        count = self._refcount
-        if not 0 < count <= REFCOUNT_MAX:
-            return False
-        self._refcount = count + nr
-        return True
-
+    # Count updates: the page_ref.h helpers, the only writers of the counts
+    # (with folios_ref_try_add() and folios_put_refs(), their batches).
     def get(self, refs: int = 1) -> None:
         """``folio_get()``: *refs* more references on a folio the caller holds;
         its BUG on a count that is zero or close to wrapping to it
@@ -274,7 +281,8 @@ class Folio(Unique):
             self._data = None
             self.mapping = None
             self.flags = 0
-            self.ptes_exclusive = 0
+            if self.tail is not None:
+                self.tail.anon_exclusive = 0
             vmstat.nr_folios_freed += 1
 
     def put_check(self, refs: int) -> int:
@@ -284,19 +292,9 @@ class Folio(Unique):
         new = self._refcount - refs
         if new < 0:
             raise KernelBug(f"_refcount underflow on {self!r}")
-        if new == 0 and (self._mapcount or self._pincount):
+        if new == 0 and (self._mapcount or self.pincount()):
             raise KernelBug(f"freeing a mapped or pinned folio {self!r}: a reference was dropped twice")
         return new
-
-    def pin_add(self, nr: int) -> None:
-        """``atomic_add(nr, &folio->_pincount)``: a large folio's pins."""
-        self._pincount += nr
-
-    def pin_sub(self, nr: int) -> None:
-        """Drop *nr* of a large folio's pins."""
-        if self._pincount < nr:
-            raise KernelBug(f"_pincount underflow on {self!r}")
-        self._pincount -= nr
 
     def mapcount_add(self, nr: int) -> None:
         """*nr* page-table entries more (negative: fewer) map this folio."""
@@ -433,7 +431,8 @@ def page_flags(page: Page) -> int:
     """The flags of one page: its folio's, with PG.anon_exclusive as
     PageAnonExclusive() of this page."""
     folio = page.folio
-    return folio.flags | (_EXCL if folio.ptes_exclusive >> page.index & 1 else 0)
+    tail = folio.tail
+    return folio.flags if tail is None else folio.flags | (_EXCL if tail.anon_exclusive >> page.index & 1 else 0)
 
 
 def page_anon_exclusive(page: Page) -> bool:
@@ -445,12 +444,13 @@ def set_page_anon_exclusive(page: Page, exclusive: bool) -> None:
     """``SetPageAnonExclusive()`` / ``ClearPageAnonExclusive()`` of a page
     mapped by a PTE (a PMD's head page is ``folio.flags``)."""
     folio = page.folio
-    if not folio.order:
+    tail = folio.tail
+    if tail is None:
         folio.flags = folio.flags | _EXCL if exclusive else folio.flags & ~_EXCL
     elif exclusive:
-        folio.ptes_exclusive |= 1 << page.index
+        tail.anon_exclusive |= 1 << page.index
     else:
-        folio.ptes_exclusive &= ~(1 << page.index)
+        tail.anon_exclusive &= ~(1 << page.index)
 
 
 class _Allocator:
@@ -521,6 +521,52 @@ folio_put: Final = Folio.put
 #: The ``_refcount`` dropping *refs* references leaves; KernelBug, with
 #: nothing changed, if that underflows or frees a folio still mapped or pinned.
 folio_put_check: Final = Folio.put_check
+
+
+def folios_ref_try_add(folios: list[Folio], refs: list[int], small_bias: int = 1, pincount: bool = False) -> int:
+    """``folio_ref_try_add()`` on each folio in turn, one atomic update each:
+    *refs[i]* references on ``folios[i]``, times *small_bias* on a small
+    folio; with *pincount*, a large folio's ``_pincount`` gains *refs[i]*
+    too (``try_grab_folio()``'s FOLL_PIN arithmetic). A folio whose
+    ``folio_ref_count()`` reads <= 0 (freed, or already past INT_MAX) is
+    refused, and it and the rest are left unchanged, so the last grab
+    accepted may take a count past INT_MAX, as the kernel's does. Returns how
+    many folios were grabbed."""
+    done = 0
+    for folio, nr in zip(folios, refs):
+        count = folio._refcount
+        if not 0 < count <= REFCOUNT_MAX:
+            break
+        tail = folio.tail
+        if tail is not None:
+            folio._refcount = count + nr
+            if pincount:
+                tail.pincount += nr
+        else:
+            folio._refcount = count + nr * small_bias
+        done += 1
+    return done
+
+
+def folios_put_refs(folios: list[Folio], refs: list[int], small_bias: int = 1, pincount: bool = False) -> None:
+    """``folios_put_refs()``: ``folio_put()`` of *refs[i]* references of each
+    folio, scaled and with ``_pincount`` as :func:`folios_ref_try_add` took
+    them; KernelBug at a ``_pincount`` underflow. A count that stays positive
+    is dropped inline; anything else takes ``folio_put()``'s checks."""
+    for folio, nr in zip(folios, refs):
+        tail = folio.tail
+        if tail is not None:
+            if pincount:
+                if tail.pincount < nr:
+                    raise KernelBug(f"_pincount underflow on {folio!r}")
+                tail.pincount -= nr
+        else:
+            nr *= small_bias
+        new = folio._refcount - nr
+        if new > 0 and not folio.flags & _PG_RESERVED:
+            folio._refcount = new
+        else:
+            folio.put(nr)
 
 
 #: The shared zero page: mapped for reads of never-written anonymous memory;

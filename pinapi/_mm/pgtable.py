@@ -14,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Final
 
-from .page_alloc import HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, PMD_SIZE, ZERO_FOLIO, Folio, Page, folio_get, folio_put
+from .page_alloc import (
+    HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, PMD_SIZE, ZERO_FOLIO, Folio, Page, folio_get, folio_put,
+    set_page_anon_exclusive,
+)  # fmt: skip
 from .swapfile import SwapEntry, swap_free
 
 __all__ = ["PMD_SHIFT", "PTRS_PER_PTE", "PteTable", "PmdEntry", "PageTable", "pte_index", "pmd_end"]
@@ -146,12 +149,14 @@ class PageTable:
         page is PageAnonExclusive() if the head page was."""
         idx = addr >> PMD_SHIFT
         del self._pmds[idx]
-        self._pmds[idx] = [Page(folio, i) for i in range(PTRS_PER_PTE)]
-        folio.mapcount_add(PTRS_PER_PTE - 1)
-        folio_get(folio, PTRS_PER_PTE - 1)
+        pages = [Page(folio, i) for i in range(PTRS_PER_PTE)]
         if folio.flags & PG.anon_exclusive:
             folio.flags &= ~PG.anon_exclusive
-            folio.ptes_exclusive = (1 << PTRS_PER_PTE) - 1
+            for page in pages:
+                set_page_anon_exclusive(page, True)
+        self._pmds[idx] = list[Page | SwapEntry | None](pages)
+        folio.mapcount_add(PTRS_PER_PTE - 1)
+        folio_get(folio, PTRS_PER_PTE - 1)
 
     def replace(self, addr: int, old: Folio, new: Folio) -> None:
         """``remove_migration_pte()``: the entry mapping *old* at *addr* (its

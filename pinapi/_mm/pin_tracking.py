@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from typing import ClassVar, Final
 
 from .errors import KernelBug, err
-from .page_alloc import GUP_PIN_COUNTING_BIAS, PG, Folio, folio_put, model_setting, vmstat
+from .page_alloc import GUP_PIN_COUNTING_BIAS, PG, Folio, folios_put_refs, folios_ref_try_add, model_setting, vmstat
 from .validate import entry_point
 
 __all__ = [
@@ -30,16 +30,10 @@ __all__ = [
 
 
 def try_get_folios(folios: list[Folio], refs: list[int]) -> int:
-    """``try_get_folio()`` on each folio in turn: *refs[i]* plain references,
-    refused once ``folio_ref_count()`` reads <= 0 (freed, or wrapped past
-    INT_MAX by an earlier grab). Returns how many folios got theirs before
-    a refusal."""
-    done = 0
-    for folio, nr in zip(folios, refs):
-        if not folio.try_ref_add(nr):
-            break
-        done += 1
-    return done
+    """``try_get_folio()`` on each folio in turn: *refs[i]* plain references
+    (``folios_ref_try_add()``). Returns how many folios got theirs before a
+    refusal."""
+    return folios_ref_try_add(folios, refs)
 
 
 class PinTracking(ABC):
@@ -81,24 +75,10 @@ class RefcountBias(PinTracking):
     name = "refcount-bias"
 
     def try_grab_pins(self, folios: list[Folio], refs: list[int]) -> int:
-        done = 0
-        for folio, nr in zip(folios, refs):
-            if folio.order:
-                if not folio.try_ref_add(nr):
-                    break
-                folio.pin_add(nr)
-            elif not folio.try_ref_add(nr * GUP_PIN_COUNTING_BIAS):
-                break
-            done += 1
-        return done
+        return folios_ref_try_add(folios, refs, GUP_PIN_COUNTING_BIAS, pincount=True)
 
     def put_pins(self, folios: list[Folio], refs: list[int]) -> None:
-        for folio, nr in zip(folios, refs):
-            if folio.order:
-                folio.pin_sub(nr)
-                folio_put(folio, nr)
-            else:
-                folio_put(folio, nr * GUP_PIN_COUNTING_BIAS)
+        folios_put_refs(folios, refs, GUP_PIN_COUNTING_BIAS, pincount=True)
 
     def maybe_dma_pinned(self, folio: Folio) -> bool:
         if folio.order:
@@ -121,7 +101,7 @@ class _PlainRefPin(PinTracking):
     def put_pins(self, folios: list[Folio], refs: list[int]) -> None:
         for folio, nr in zip(folios, refs):
             self._unrecord(folio, nr)
-            folio_put(folio, nr)
+        folios_put_refs(folios, refs)
 
     @abstractmethod
     def _record(self, folio: Folio, refs: int) -> None: ...
