@@ -237,12 +237,15 @@ class _FastStop(Exception):
 
 
 def _fast_refuses(folio: Folio, vma: VMA, flags: FOLL) -> bool:
-    """What GUP-fast leaves to the slow path besides a fault, for a
-    FOLL_LONGTERM pin: a folio outside ZONE_NORMAL (``try_grab_folio_fast()``),
-    fsdax memory (``pte_devmap()``), a page-cache folio other than shmem or
-    hugetlb for a write pin (``gup_fast_folio_allowed()``), and for a read
-    pin a page-cache folio its PTE does not map writable
-    (``gup_must_unshare()`` with no VMA)."""
+    """What GUP-fast leaves to the slow path besides a fault: the zero page,
+    whose PTE is special (``pte_special()``), and for a FOLL_LONGTERM pin a
+    folio outside ZONE_NORMAL (``try_grab_folio_fast()``), fsdax memory
+    (``pte_devmap()``), a page-cache folio other than shmem or hugetlb for a
+    write pin (``gup_fast_folio_allowed()``), and for a read pin a
+    page-cache folio its PTE does not map writable (``gup_must_unshare()``
+    with no VMA)."""
+    if folio is ZERO_FOLIO:
+        return True
     if not flags & FOLL.LONGTERM:
         return False
     mapping = folio.mapping
