@@ -137,6 +137,19 @@ def test_a_short_result_is_the_callers(mm: MM) -> None:
     assert e.value.errno == errno.EFAULT and state(mm) == before
 
 
+@pytest.mark.parametrize("flags", [FOLL_WRITE, FOLL_WRITE | FOLL_LONGTERM])
+def test_a_short_result_keeps_what_the_slow_path_pinned(mm: MM, flags: int) -> None:
+    """The slow path pins up to the page it must refuse, FOLL_LONGTERM
+    included (``__gup_longterm_locked()`` returns a partial count when
+    nothing needs migrating): GUP-fast takes the mapped page, the slow path
+    faults and pins the next, and the hole stops it."""
+    a = mm.mmap(3 * PAGE_SIZE)
+    fill(mm, a, [0])
+    mm.munmap(a + 2 * PAGE_SIZE, PAGE_SIZE)
+    with pin_user_pages_fast(a, 3, flags) as pins:
+        assert len(pins) == 2 and mm.lookup(a + PAGE_SIZE) is not None
+
+
 def test_fast_only_is_internal(mm: MM) -> None:
     a = mm.mmap(PAGE_SIZE)
     with pytest.raises(KernelError) as e:
