@@ -719,13 +719,16 @@ class Walk:
         n += self.rng.randint(1, 4) if self.rng.random() < 0.2 else 0  # a short result, maybe
         kind = self.rng.choice(["pin", "pin", "get", "only", "only"])
         flags = self.pin_flags() if kind == "pin" else self.gup_flags()
-        call: Callable[[int, int, int], PinnedPages | list[Page]] = {"pin": pinapi.pin_user_pages_fast, "get": pinapi.get_user_pages_fast,
-                "only": pinapi.get_user_pages_fast_only}[kind]  # fmt: skip
-        what = call.__name__
+        what = {"pin": "pin_user_pages_fast", "get": "get_user_pages_fast", "only": "get_user_pages_fast_only"}[kind]
         faults = lowlevel.vmstat.pgfault
         with pinapi.kthread_use_mm(p.mm):
             try:
-                got = call(start, n, flags)
+                if kind == "pin":
+                    got: PinnedPages | list[Page] = pinapi.pin_user_pages_fast(start, n, flags)
+                elif kind == "get":
+                    got = pinapi.get_user_pages_fast(start, n, flags)
+                else:
+                    got = pinapi.get_user_pages_fast_only(start, n, flags)
             except KernelError as e:
                 self.explain(what, p, start, n, flags, 0, False)
                 self.faulted_in(p, start, n)
