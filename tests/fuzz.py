@@ -4,9 +4,10 @@ against an independent shadow.
 The shadow knows nothing of folios or page tables. A process is its VMAs
 and, for its private mappings, the pages it has its own copy of; a file is
 its pages; a pin is the pages it holds. Each step is one public call chosen
-at random (mmap, MAP_FIXED, munmap, mprotect, madvise, process loads and
-stores, fork, exit, get_user_pages and put_page, pins and bvecs and device
-DMA through them, migration, writeback, reclaim, write(2), kernel pages,
+at random (mmap, MAP_FIXED, munmap, mprotect, madvise, mremap, process
+loads and stores, fork, exit, get_user_pages and put_page, pins and bvecs
+and device DMA through them, GUP-fast on the current MM, migration,
+writeback, reclaim, MADV_PAGEOUT to swap, write(2), kernel pages,
 scatterlists, and calls that must be refused); the shadow applies what the
 call means, and then the step is checked:
 
@@ -15,7 +16,10 @@ call means, and then the step is checked:
   page cache, the walk's own plain references, pins and kernel pages (a
   folio nobody holds is free);
 - ``nr_foll_pin_acquired - nr_foll_pin_released`` and the ledger are the
-  walk's live pins; the VMAs are the shadow's;
+  walk's live pins; the VMAs are the shadow's; every swap slot in use is
+  held by as many PTEs as its count says;
+- a GUP call that stops short (or refuses) stops at a page the shadow
+  finds it must refuse (GUP-fast alone: one it cannot take as mapped);
 - the bytes: what the process reads where the step acted, and at a few
   random pages, and what a few random pins read, against the shadow; every
   ``SWEEP`` steps, everything. Every byte ever written is position
@@ -33,6 +37,7 @@ and the walk goes on.
 
 from __future__ import annotations
 
+import errno
 import random
 import time
 from array import array
@@ -43,13 +48,15 @@ from dataclasses import dataclass, field
 
 import pinapi
 from pinapi import (
-    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MAP_ANONYMOUS, MAP_FIXED,
-    MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, MM, PAGE_SIZE, PMD_SIZE, PROT_NONE, PROT_READ, PROT_WRITE, File,
-    Folio, KernelError, KernelPage, Page, PinnedBvec, PinnedPages, VaddrPin,
+    FOLL_FORCE, FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT, MAP_ANONYMOUS,
+    MAP_FIXED, MAP_HUGETLB, MAP_PRIVATE, MAP_SHARED, MM, MREMAP_FIXED, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE,
+    PROT_NONE, PROT_READ, PROT_WRITE, TASK_SIZE, File, Folio, KernelError, KernelPage, Page, PinnedBvec,
+    PinnedPages, VaddrPin,
 )  # fmt: skip
 from pinapi import lowlevel
 from pinapi._mm.filemap import AddressSpace
-from pinapi.lowlevel import GUP_PIN_COUNTING_BIAS, ZERO_FOLIO, Ext4, Inode, Zone
+from pinapi._mm.swapfile import SwapEntry
+from pinapi.lowlevel import FOLL_FAST_ONLY, GUP_PIN_COUNTING_BIAS, ZERO_FOLIO, Ext4, Inode, Zone, swap_info
 
 EPOCH_STEPS = 250  # then a teardown and a fresh world
 SWEEP = 50  # every so many steps, read everything
@@ -105,7 +112,7 @@ class SVma:
     prot: int
     shared: bool
     sfile: SFile | None  # None: private anonymous
-    pgoff: int
+    pgoff: int  # anonymous: the page number it was mapped at (the rmap's index), kept by a move
     huge: bool  # hugetlb
     thp: int = 0  # MADV_HUGEPAGE, MADV_NOHUGEPAGE or 0
 
@@ -114,9 +121,19 @@ class SVma:
 
     def split(self, addr: int) -> SVma:
         """Cut at *addr*; returns the upper part."""
-        upper = SVma(addr, self.end, self.prot, self.shared, self.sfile, self.index(addr), self.huge, self.thp)
+        upper = self.moved(addr, self.end, addr)
         self.end = addr
         return upper
+
+    def moved(self, start: int, end: int, old: int) -> SVma:
+        """This VMA's pages from *old* on, mapped at ``[start, end)``."""
+        return SVma(start, end, self.prot, self.shared, self.sfile, self.index(old), self.huge, self.thp)
+
+    def continued_by(self, other: SVma) -> bool:
+        """*other* starts where this ends and maps what would follow: the
+        model may have merged the two (the shadow never merges)."""
+        return (self.end == other.start and (self.prot, self.shared, self.sfile, self.huge, self.thp)
+                == (other.prot, other.shared, other.sfile, other.huge, other.thp) and self.index(self.end) == other.pgoff)  # fmt: skip
 
 
 class SProc:
@@ -129,6 +146,10 @@ class SProc:
 
     def vma(self, addr: int) -> SVma | None:
         return next((v for v in self.vmas if v.start <= addr < v.end), None)
+
+    def free(self, start: int, end: int) -> bool:
+        """No VMA overlaps ``[start, end)``."""
+        return not any(v.start < end and start < v.end for v in self.vmas)
 
     def cell(self, addr: int) -> Cell:
         """What the process reads at page *addr*."""
@@ -197,9 +218,13 @@ class SPin:
     cells: list[Cell]  # one per page touched
     flags: int
     pages: list[Page]  # as pinned
+    at: list[int] = field(init=False)  # where each page sits in the process: mremap moves it
+
+    def __post_init__(self) -> None:
+        self.at = [(self.addr & ~(PAGE_SIZE - 1)) + i * PAGE_SIZE for i in range(len(self.cells))]
 
     def page_addr(self, i: int) -> int:
-        return (self.addr & ~(PAGE_SIZE - 1)) + i * PAGE_SIZE
+        return self.at[i]
 
 
 @dataclass
@@ -235,6 +260,7 @@ class Walk:
         self.acquired: list[PinnedPages | PinnedBvec] = []  # every handle taken: abandon() releases them
         self.base = lowlevel.vmstat.snapshot()
         self.base_ledger = sum(r.live for r in lowlevel.pin_ledger())  # an abandoned epoch's leftovers
+        self.base_swap = swap_info.inuse_pages
         self.fs = Ext4()
         self.ops: list[tuple[int, Callable[[], str]]] = [  # (weight, operation)
             (6, self.op_mmap), (2, self.op_mmap_fixed), (3, self.op_munmap), (2, self.op_mprotect),
@@ -242,7 +268,8 @@ class Walk:
             (3, self.op_fork), (1, self.op_exit), (5, self.op_gup), (4, self.op_put), (9, self.op_pin),
             (6, self.op_unpin), (8, self.op_dma), (3, self.op_bvec), (3, self.op_put_bvec),
             (3, self.op_migrate), (2, self.op_writeback), (2, self.op_reclaim), (2, self.op_file_write),
-            (1, self.op_kernel_page), (1, self.op_sg), (2, self.op_refused),
+            (1, self.op_kernel_page), (1, self.op_sg), (2, self.op_refused), (6, self.op_fast),
+            (4, self.op_mremap), (3, self.op_pageout),
         ]  # fmt: skip
         self.weights = [w for w, _ in self.ops]
         self.procs.append(SProc(MM(f"fuzz{seed}")))
@@ -266,6 +293,16 @@ class Walk:
             first = self.rng.randrange(pages)  # anywhere in a THP
         n = self.rng.randint(1, max(1, min(max_pages, pages - max(first, 0) + (self.rng.random() < 0.05))))
         return v.start + first * PAGE_SIZE, n
+
+    def written_range(self, p: SProc, max_pages: int) -> tuple[int, int]:
+        """``pick_range``, but more often from a page the process wrote."""
+        start, n = self.pick_range(p, max_pages)
+        if p.private and self.rng.random() < 0.5:
+            start = self.rng.choice(list(p.private))
+            v = p.vma(start)
+            assert v is not None
+            n = max(1, min(n, (v.end - start) // PAGE_SIZE + (self.rng.random() < 0.05)))
+        return start, n
 
     # -- operations: each returns what it did --------------------------------------------------
     def new_file(self, pages: int, ext4: bool) -> SFile:
@@ -303,7 +340,7 @@ class Walk:
             vma = p.mm.find_vma(addr)
             assert vma is not None and vma.vm_file is not None
             f = SFile(vma.vm_file, vma.vm_file.inode, "anon")
-        p.vmas.append(SVma(addr, addr + pages * PAGE_SIZE, prot, shared, f, off, huge))
+        p.vmas.append(SVma(addr, addr + pages * PAGE_SIZE, prot, shared, f, off if f else addr // PAGE_SIZE, huge))
         p.vmas.sort(key=lambda v: v.start)
 
     def op_mmap(self) -> str:
@@ -313,6 +350,8 @@ class Walk:
         pages, flags, shared, f, off, huge = self.mapping()
         prot = self.rng.choice([PROT_READ | PROT_WRITE] * 4 + [PROT_READ])
         addr = p.mm.mmap(pages * PAGE_SIZE, prot, flags, f.file if f else None, off * PAGE_SIZE)
+        if not p.free(addr, addr + pages * PAGE_SIZE):
+            raise Divergence("vmas", f"mmap placed {pages}p at {addr:#x}, over what {p.mm.name} maps: {p.vmas}")
         self.add_vma(p, addr, pages, flags, shared, f, off, huge, prot)
         if not huge and f is None and not shared and pages >= 512 and self.rng.random() < 0.8:
             p.mm.madvise(addr, pages * PAGE_SIZE, MADV_HUGEPAGE)
@@ -465,8 +504,11 @@ class Walk:
         try:
             pages = pinapi.get_user_pages_remote(p.mm, start, n, flags)
         except KernelError as e:
+            self.explain("gup", p, start, n, flags, 0, False)
             self.faulted_in(p, start, n)
             return f"gup {start:#x}+{n}p: refused {e.errno}"
+        self.explain("gup", p, start, n, flags, len(pages), False)
+        self.faulted_in(p, start + len(pages) * PAGE_SIZE, n - len(pages))
         for i, page in enumerate(pages):
             if flags & FOLL_WRITE:
                 p.own(start + i * PAGE_SIZE)  # the write fault broke COW
@@ -529,6 +571,7 @@ class Walk:
         try:
             handle = pinapi.vaddr_pin_pages(start, n, flags, owner)
         except KernelError as e:
+            self.explain("pin", p, start, n, flags, 0, True)
             self.faulted_in(p, start, n)
             return f"pin {start:#x}+{n}p flags={flags:#x}: refused {e.errno}"
         self.acquired.append(handle)
@@ -607,6 +650,268 @@ class Walk:
         self.pins.remove(s)
         return f"put_user_bvec {s.addr:#x}"
 
+    def refusal(self, p: SProc, addr: int, flags: int) -> str | None:
+        """Why GUP must refuse the page at *addr* (``check_vma_flags()``, a
+        fault past the end of the file, ``writable_file_mapping_allowed()``),
+        or None."""
+        v = p.vma(addr)
+        if v is None:
+            return "no VMA"
+        if flags & FOLL_WRITE and not v.prot & PROT_WRITE and not (flags & FOLL_FORCE and not v.shared):
+            return "not writable"
+        if not flags & FOLL_WRITE and not v.prot & PROT_READ and not flags & FOLL_FORCE:
+            return "not readable"
+        if v.sfile is not None and not v.huge and v.index(addr) >= v.sfile.inode.size // PAGE_SIZE:
+            return "past the end of the file"
+        if not flags & FOLL_LONGTERM:
+            return None
+        if flags & FOLL_WRITE and v.shared and v.sfile is not None and v.sfile.name == "ext4":
+            return "a writable FOLL_LONGTERM pin of a shared ext4 mapping"
+        return None
+
+    def movable(self, p: SProc, addr: int) -> bool:
+        """The page at *addr* (mapped, or in the page cache) is outside
+        ZONE_NORMAL: a FOLL_LONGTERM pin must migrate it, which may fail."""
+        v, page = p.vma(addr), p.mm.lookup(addr)
+        cached = v.sfile.inode.mapping.pages.get(v.index(addr)) if v is not None and v.sfile is not None else None
+        return any(f is not None and f.zone is not Zone.NORMAL for f in (page and page.folio, cached))
+
+    def explain(self, what: str, p: SProc, start: int, n: int, flags: int, taken: int, all_or_nothing: bool) -> None:
+        """A call that took *taken* of *n* pages from *start* stopped at a
+        page GUP must refuse: the first it did not take, or for an all or
+        nothing call any page of the range. A FOLL_LONGTERM pin may also stop
+        anywhere a page is to migrate: the migration may fail, and one that
+        goes with an error unpins all the slow path took (the kernel
+        migrates and retries)."""
+        if taken == n:
+            return
+        first = start + taken * PAGE_SIZE
+        rest = range(first, start + n * PAGE_SIZE, PAGE_SIZE)
+        if flags & FOLL_LONGTERM and any(self.movable(p, a) for a in rest):
+            return
+        if not any(self.refusal(p, a, flags) for a in (rest if all_or_nothing else [first])):
+            raise Divergence("short", f"{what} {start:#x}+{n}p flags={flags:#x} took {taken} pages; the shadow "
+                                      f"finds nothing it must refuse from {first:#x}")  # fmt: skip
+
+    def fast_refusal(self, p: SProc, addr: int, flags: int) -> str | None:
+        """Why GUP-fast alone (``gup_fast_pte_range()``: no VMA, no fault)
+        leaves *addr* to the slow path, or None. A page's PTE write bit is
+        not the shadow's to know: a write may stop anywhere."""
+        v = p.vma(addr)
+        if v is None or not v.prot & PROT_READ:
+            return "no VMA, or PROT_NONE (pte_protnone())"
+        page = p.mm.lookup(addr)
+        if page is None:
+            return "nothing mapped"
+        if page.folio is ZERO_FOLIO:
+            return "the zero page (pte_special())"
+        return "maybe not writable in its PTE" if flags & FOLL_WRITE else None
+
+    def op_fast(self) -> str:
+        """GUP-fast on the current MM: ``pin_user_pages_fast()``,
+        ``get_user_pages_fast()`` (a short result stops at a page the slow
+        path refuses, and is the caller's) or ``get_user_pages_fast_only()``
+        (never faults: it stops at the first page GUP-fast cannot take as
+        mapped, and never takes the zero page, whose PTE is special). Every
+        page taken is the one mapped there."""
+        p = self.proc()
+        start, n = self.pick_range(p, 6)
+        n += self.rng.randint(1, 4) if self.rng.random() < 0.2 else 0  # a short result, maybe
+        kind = self.rng.choice(["pin", "pin", "get", "only", "only"])
+        flags = self.pin_flags() if kind == "pin" else self.gup_flags()
+        what = {"pin": "pin_user_pages_fast", "get": "get_user_pages_fast", "only": "get_user_pages_fast_only"}[kind]
+        faults = lowlevel.vmstat.pgfault
+        with pinapi.kthread_use_mm(p.mm):
+            try:
+                if kind == "pin":
+                    got: PinnedPages | list[Page] = pinapi.pin_user_pages_fast(start, n, flags)
+                elif kind == "get":
+                    got = pinapi.get_user_pages_fast(start, n, flags)
+                else:
+                    got = pinapi.get_user_pages_fast_only(start, n, flags)
+            except KernelError as e:
+                self.explain(what, p, start, n, flags, 0, False)
+                self.faulted_in(p, start, n)
+                return f"{what} {start:#x}+{n}p flags={flags:#x}: refused {e.errno}"
+        pages = list(got._pages) if isinstance(got, PinnedPages) else got
+        if isinstance(got, PinnedPages):
+            self.acquired.append(got)
+        else:
+            self.gups += pages
+        if kind == "only":
+            if lowlevel.vmstat.pgfault != faults:
+                raise Divergence("fast", f"{what} {start:#x}+{n}p faulted")
+            stop = start + len(pages) * PAGE_SIZE
+            if len(pages) < n and self.fast_refusal(p, stop, flags) is None:
+                raise Divergence("short", f"{what} {start:#x}+{n}p flags={flags:#x} took {len(pages)} pages; "
+                                          f"GUP-fast can take {stop:#x} as mapped")  # fmt: skip
+        else:
+            self.explain(what, p, start, n, flags, len(pages), False)
+            self.faulted_in(p, start + len(pages) * PAGE_SIZE, n - len(pages))
+        for i, page in enumerate(pages):
+            addr = start + i * PAGE_SIZE
+            if page != p.mm.lookup(addr) or kind == "only" and page.folio is ZERO_FOLIO:
+                raise Divergence("fast", f"{what} {start:#x}+{n}p flags={flags:#x} took {page!r} for {addr:#x}, "
+                                         f"which maps {p.mm.lookup(addr)!r}")  # fmt: skip
+        if isinstance(got, PinnedPages):
+            flags = self.unshared(p, start, pages, flags)
+            cells = [self.pinned_cell(p, start + i * PAGE_SIZE, flags, page.folio) for i, page in enumerate(pages)]
+            self.pins.append(SPin(got, p, start, len(pages) * PAGE_SIZE, cells, flags, pages))
+            self.check_pin(self.pins[-1])
+        elif flags & FOLL_WRITE:
+            for i in range(len(pages)):
+                p.own(start + i * PAGE_SIZE)  # a page GUP took for writing is the process's own
+        return f"{what} {start:#x}+{n}p flags={flags:#x}: {len(pages)} pages"
+
+    def op_mremap(self) -> str:
+        """``mremap(2)``: shrink in place, grow in place into free space after
+        the VMA, or move (MREMAP_MAYMOVE; MREMAP_FIXED to a given address,
+        unmapping what is there) with the pages: pins keep them, the
+        process sees its bytes at the new address. Refused, changing
+        nothing: an old range in no VMA or in more than one (EFAULT), a
+        hugetlb range unaligned or growing, overlapping ranges, a new range
+        cutting a hugetlb VMA (EINVAL), no room to grow in place and no
+        leave to move (ENOMEM)."""
+        p = self.proc()
+        start, n = self.written_range(p, 8 if self.rng.random() < 0.8 else 600)
+        v = p.vma(start)
+        align = PMD_SIZE if v is not None and v.huge else PAGE_SIZE
+        if align == PMD_SIZE and self.rng.random() < 0.8:  # hugetlb moves in whole huge pages
+            start, n = start & ~(PMD_SIZE - 1), 512
+        old_size = n * PAGE_SIZE - (self.rng.randrange(PAGE_SIZE) if self.rng.random() < 0.2 else 0)
+        r = self.rng.random()
+        new_size = old_size if r < 0.3 else self.rng.randint(1, old_size) if r < 0.55 else old_size + self.rng.randint(1, 520 * PAGE_SIZE)
+        flags = self.rng.choice([0, MREMAP_MAYMOVE, MREMAP_MAYMOVE | MREMAP_FIXED, MREMAP_MAYMOVE | MREMAP_FIXED] * 4
+                                + [MREMAP_FIXED, 0x8])  # fmt: skip
+        old_len, new_len = (-(-size // align) * align for size in (old_size, new_size))
+        new_addr = self.new_place(p, start, old_len, new_len, align) if flags & MREMAP_FIXED else 0
+        what = f"mremap {start:#x}+{old_size:#x} -> {new_size:#x} flags={flags:#x}{f' to {new_addr:#x}' if new_addr else ''}"
+        pieces = [u for u in p.vmas if u.start < start + old_len and start < u.end]
+        one = v is not None and v.end >= start + old_len
+        joined = v is not None and pieces[0].start <= start and pieces[-1].end >= start + old_len and all(
+            a.continued_by(b) for a, b in zip(pieces, pieces[1:]))  # fmt: skip
+        want: int | None = None  # the errno the shadow expects
+        if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED) or flags == MREMAP_FIXED or start % PAGE_SIZE:
+            want = errno.EINVAL
+        elif v is None:
+            want = errno.EFAULT
+        elif v.huge and (start % PMD_SIZE or new_addr % PMD_SIZE or new_len > old_len):
+            want = errno.EINVAL
+        elif not joined:
+            want = errno.EFAULT
+        elif flags & MREMAP_FIXED and (start < new_addr + new_len and new_addr < start + old_len or any(
+                u.huge and (max(new_addr, u.start) % PMD_SIZE or min(new_addr + new_len, u.end) % PMD_SIZE)
+                for u in p.vmas if u.start < new_addr + new_len and new_addr < u.end)):  # fmt: skip
+            want = errno.EINVAL
+        grows = not flags & MREMAP_FIXED and new_len > old_len
+        in_place = grows and joined and pieces[-1].end == start + old_len and start + new_len <= TASK_SIZE and p.free(
+            start + old_len, start + new_len)  # fmt: skip
+        if want is None and grows and not in_place and not flags & MREMAP_MAYMOVE:
+            want = errno.ENOMEM
+        try:
+            got = p.mm.mremap(start, old_size, new_size, flags, new_addr)
+        except KernelError as e:
+            if e.errno != want and not (joined and not one and e.errno == errno.EFAULT):
+                raise Divergence("mremap", f"{what} refused {e.errno}; the shadow expects {want}") from e
+            return f"{what}: refused {e.errno}"
+        if want is not None:
+            raise Divergence("mremap", f"{what} went through to {got:#x}; the shadow expects errno {want}")
+        if flags & MREMAP_FIXED:
+            p.unmap(new_addr, new_addr + new_len)
+            p.unmap(start + min(old_len, new_len), start + old_len)
+            self.move(p, start, min(old_len, new_len), new_addr, new_len)
+            expect = new_addr
+        elif not grows:
+            p.unmap(start + new_len, start + old_len)
+            expect = start
+        elif in_place:
+            pieces[-1].end = start + new_len
+            expect = start
+        else:
+            if not p.free(got, got + new_len):
+                raise Divergence("mremap", f"{what} moved to {got:#x}, over what {p.mm.name} maps: {p.vmas}")
+            self.move(p, start, old_len, got, new_len)
+            expect = got
+        if got != expect:
+            raise Divergence("mremap", f"{what} returned {got:#x}, not {expect:#x}")
+        self.check_read(p, expect, min(new_len, 16 * PAGE_SIZE))
+        return f"{what}: at {got:#x}"
+
+    def new_place(self, p: SProc, start: int, old_len: int, new_len: int, align: int) -> int:
+        """Where MREMAP_FIXED moves to: free space past every mapping, over
+        another mapping, or overlapping the old range."""
+        r = self.rng.random()
+        if r < 0.5 or not p.vmas:
+            top = max((u.end for u in p.vmas), default=0x7F00_0000_0000)
+            return ((top + PMD_SIZE - 1) & ~(PMD_SIZE - 1)) + self.rng.randrange(3) * PMD_SIZE
+        if r < 0.85:
+            return self.pick_range(p, 1)[0] & ~(align - 1)
+        return max(align, start + self.rng.randrange(-old_len, old_len, align) if old_len > align else start + align)
+
+    def move(self, p: SProc, old: int, length: int, new: int, new_len: int) -> None:
+        """The first *length* bytes from *old* now sit at *new*, in a VMA of
+        *new_len* continuing them; pins hold their pages where they went."""
+        moved = [u.moved(u.start - old + new, u.end - old + new, u.start) for u in p.carve(old, old + length)]
+        moved[-1].end = new + new_len
+        own = {a - old + new: c for a, c in p.private.items() if old <= a < old + length}
+        p.unmap(old, old + length)
+        p.vmas = sorted(p.vmas + moved, key=lambda u: u.start)
+        p.private.update(own)
+        for s in self.pins:
+            if s.proc is p:
+                s.at = [a - old + new if old <= a < old + length else a for a in s.at]
+
+    def op_pageout(self) -> str:
+        """MADV_PAGEOUT with the swap device: a small anonymous page the
+        process alone maps and nothing else holds goes to swap (its bytes
+        come back on the next touch); a pinned page, one mapped elsewhere
+        too, page cache and the zero page stay. A page a plain GUP reference
+        holds stays mapped too: the kernel would unmap it and keep it in
+        its swap cache, which the model has not (vmscan.pageout). Refused,
+        nothing changed: a range not all mapped (ENOMEM, the model's rule:
+        the kernel advises what is mapped, then fails) or with hugetlb in it
+        (EINVAL; either for both, as the range cuts a huge page or not)."""
+        p = self.proc()
+        start, n = self.written_range(p, 16 if self.rng.random() < 0.8 else 600)
+        end = start + n * PAGE_SIZE
+        pieces = [v for v in p.vmas if v.start < end and start < v.end]
+        covered = sum(min(end, v.end) - max(start, v.start) for v in pieces) == end - start
+        huge = any(v.huge for v in pieces)
+        want = {errno.EINVAL} if huge else set()
+        want |= set() if covered else {errno.ENOMEM}
+        before = {a: p.mm.lookup(a) for a in range(start, end, PAGE_SIZE)}
+        held: Counter[int] = Counter(id(page.folio) for page in self.gups)
+        held.update(id(k.folio) for k, _ in self.kpages)
+        held.update(id(page.folio) for s in self.pins for page, on in zip(s.pages, self.alive(s)) if on)
+        mapped: Counter[int] = Counter(id(e if isinstance(e, Folio) else e.folio) for q in self.procs for _, e in q.mm.pgtable.entries())
+        try:
+            p.mm.madvise(start, n * PAGE_SIZE, MADV_PAGEOUT)
+        except KernelError as e:
+            if e.errno not in want:
+                raise Divergence("pageout", f"MADV_PAGEOUT of {start:#x}+{n}p refused {e.errno}; the shadow expects "
+                                            f"{want or 'none'}") from e  # fmt: skip
+            return f"pageout {start:#x}+{n}p: refused {e.errno}"
+        if want:
+            raise Divergence("pageout", f"MADV_PAGEOUT of {start:#x}+{n}p went through; the shadow expects {want}")
+        out = 0
+        for a, page in before.items():
+            if page is None:
+                continue
+            v = p.vma(a)
+            assert v is not None
+            gone = p.mm.pgtable.swap_entry(a) is not None
+            out += gone
+            folio = page.folio
+            cache = v.shared or v.sfile is not None and a not in p.private
+            if folio is ZERO_FOLIO or cache or held[id(folio)] or mapped[id(folio)] > folio.nr_pages:
+                if p.mm.lookup(a) != page:
+                    raise Divergence("pageout", f"MADV_PAGEOUT took {a:#x} ({page!r}), which must stay")
+            elif not folio.order and not gone:
+                raise Divergence("pageout", f"MADV_PAGEOUT left {a:#x}, the process's own unshared page")
+        if self.rng.random() < 0.3:
+            self.check_read(p, start, n * PAGE_SIZE)  # swapped back in
+        return f"pageout {start:#x}+{n}p: {out} to swap"
+
     def op_dma(self) -> str:
         """The device writes through a pin (a write pin) and reads back."""
         if not self.pins:
@@ -617,26 +922,25 @@ class Walk:
             return f"dma read {s.addr:#x}"
         pos = self.rng.randrange(s.length)
         length = self.rng.randint(1, min(s.length - pos, PAGE_SIZE))
-        user = s.addr + pos  # where the byte sits in the process
-        data = pattern(user, length, self.tag(device=True))
+        head = s.addr & (PAGE_SIZE - 1) if isinstance(s.handle, PinnedBvec) else 0
         if isinstance(s.handle, PinnedPages):
             i, off = divmod(pos, PAGE_SIZE)
             pin = s.handle[i]
             if not pin.pinned:
                 return "dma: page already unpinned"
             length = min(length, PAGE_SIZE - off)
-            data = data[:length]
+            data = self.device_data(s, head + pos, length)
             (pin.write if self.rng.random() < 0.5 else lambda o, d: pinapi.memcpy_to_page(pin, o, d))(off, data)
         else:
             seg_start = 0
             for seg in s.handle:
                 if pos < seg_start + seg.length:
                     length = min(length, seg_start + seg.length - pos)
-                    data = data[:length]
+                    data = self.device_data(s, head + pos, length)
                     seg.write(pos - seg_start, data)
                     break
                 seg_start += seg.length
-        head = s.addr & (PAGE_SIZE - 1) if isinstance(s.handle, PinnedBvec) else 0
+        user = s.page_addr((head + pos) // PAGE_SIZE) + (head + pos) % PAGE_SIZE  # where the byte sits in the process
         at = head + pos
         while data:
             i, off = divmod(at, PAGE_SIZE)
@@ -645,6 +949,15 @@ class Walk:
             data, at = data[n:], at + n
         self.check_pin(s)
         return f"dma write {user:#x}+{length}"
+
+    def device_data(self, s: SPin, at: int, length: int) -> bytes:
+        """What the device writes at byte *at* of the pin's pages: each page's
+        words hold the address that page sits at in the process."""
+        out = b""
+        while len(out) < length:
+            i, off = divmod(at + len(out), PAGE_SIZE)
+            out += pattern(s.page_addr(i) + off, min(length - len(out), PAGE_SIZE - off), self.tag(device=True))
+        return out
 
     def op_migrate(self) -> str:
         p = self.proc()
@@ -742,6 +1055,19 @@ class Walk:
                                                               offset=0.0, addr=start)),  # type: ignore[arg-type]
             ("mprotect of unknown bits", lambda: p.mm.mprotect(start, n * PAGE_SIZE, 0x80)),
             ("a string where bytes are due", lambda: p.mm.write(start, "text")),  # type: ignore[arg-type]
+            ("GUP-fast with no current mm", lambda: pinapi.pin_user_pages_fast(start, n, 0)),
+            ("GUP-fast of no pages", lambda: self.current(p, lambda: pinapi.pin_user_pages_fast(start, 0, 0))),
+            ("GUP-fast of a hole", lambda: self.current(p, lambda: pinapi.get_user_pages_fast(0x10_0000, n, 0))),
+            ("FOLL_FAST_ONLY from a caller", lambda: self.current(
+                p, lambda: pinapi.get_user_pages_fast_only(start, n, FOLL_FAST_ONLY))),
+            ("FOLL_LONGTERM without FOLL_PIN, fast", lambda: self.current(
+                p, lambda: pinapi.get_user_pages_fast(start, n, FOLL_LONGTERM))),
+            ("mremap with an unknown flag", lambda: p.mm.mremap(start, PAGE_SIZE, PAGE_SIZE, 0x8)),
+            ("mremap of an unaligned address", lambda: p.mm.mremap(start + 8, PAGE_SIZE, PAGE_SIZE, MREMAP_MAYMOVE)),
+            ("mremap to no size", lambda: p.mm.mremap(start, PAGE_SIZE, 0, MREMAP_MAYMOVE)),
+            ("MREMAP_FIXED to an unaligned address", lambda: p.mm.mremap(
+                start, PAGE_SIZE, PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, start + 17 * PMD_SIZE + 8)),
+            ("an unknown madvise advice", lambda: p.mm.madvise(start, PAGE_SIZE, 99)),
         ]  # fmt: skip
         if self.pins:
             s = self.rng.choice(self.pins)
@@ -759,6 +1085,12 @@ class Walk:
         except (KernelError, TypeError) as e:
             return f"refused as it must be: {what} ({type(e).__name__})"
         raise Divergence("accepted", f"{what} was accepted")
+
+    @staticmethod
+    def current(p: SProc, call: Callable[[], object]) -> object:
+        """*call* as a task whose ``current->mm`` is the process's."""
+        with pinapi.kthread_use_mm(p.mm):
+            return call()
 
     # -- the checks -------------------------------------------------------------------------------
     def expected(self, p: SProc, addr: int, length: int) -> bytes | None:
@@ -852,8 +1184,7 @@ class Walk:
             holders[id(kpage.folio)] += 1
         live = 0
         for s in self.pins:
-            alive = [h.pinned for h in s.handle] if isinstance(s.handle, PinnedPages) else [True] * len(s.pages)
-            for page, on in zip(s.pages, alive):
+            for page, on in zip(s.pages, self.alive(s)):
                 if on:
                     live += 1
                     if page.folio is not ZERO_FOLIO:
@@ -879,6 +1210,8 @@ class Walk:
                 raise Divergence("counts", f"{folio!r} is pinned and folio_maybe_dma_pinned() says no")
             if not want:
                 del known[key]  # free, and never allocated again
+        if self.step % SWEEP == 0 or swap_info.inuse_pages != self.base_swap:
+            self.check_swap()
         if self.step % SWEEP == 0:
             self.sweep()
         else:
@@ -889,6 +1222,28 @@ class Walk:
                     self.check_read(p, start, PAGE_SIZE)
             if self.pins:
                 self.check_pin(self.rng.choice(self.pins))
+
+    @staticmethod
+    def alive(s: SPin) -> list[bool]:
+        """Which of the pin's pages are still pinned."""
+        return [h.pinned for h in s.handle] if isinstance(s.handle, PinnedPages) else [True] * len(s.pages)
+
+    def check_swap(self) -> None:
+        """Every swap slot the page tables hold counts its holders, and
+        every slot in use is held."""
+        holders: Counter[int] = Counter()
+        slots: dict[int, SwapEntry] = {}
+        for p in self.procs:
+            for table in p.mm.pgtable.pmds().values():
+                if isinstance(table, list):
+                    for e in table:
+                        if type(e) is SwapEntry:
+                            holders[id(e)] += 1
+                            slots[id(e)] = e
+        bad = [(e, holders[key]) for key, e in slots.items() if e.count != holders[key]]
+        if bad or swap_info.inuse_pages - self.base_swap != len(slots):
+            raise Divergence("swap", f"{swap_info.inuse_pages - self.base_swap} slots in use, the page tables hold "
+                                     f"{len(slots)}; (slot, PTEs holding it) that disagree: {bad[:4]}")  # fmt: skip
 
     def sweep(self) -> None:
         for p in self.procs:
@@ -942,6 +1297,9 @@ class Walk:
         ledger = sum(r.live for r in lowlevel.pin_ledger())
         if live != self.base["nr_foll_pin_acquired"] - self.base["nr_foll_pin_released"] or ledger != self.base_ledger:
             raise Divergence("teardown", f"pins still live after every one was released: {lowlevel.pin_ledger()}")
+        if swap_info.inuse_pages != self.base_swap:
+            raise Divergence("teardown", f"{swap_info.inuse_pages - self.base_swap} swap slots in use after every "
+                                         "process exited")  # fmt: skip
         self.close_files()
 
     def release(self) -> None:

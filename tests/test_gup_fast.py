@@ -14,7 +14,7 @@ from pinapi import (
     FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_SHARED, MM, PAGE_SIZE, PMD_SIZE, File, KernelError,
     get_user_pages_fast, get_user_pages_fast_only, pin_user_pages_fast, release_pages, unpin_user_pages,
 )  # fmt: skip
-from pinapi.lowlevel import FOLL_FAST_ONLY, Ext4, Inode, Zone, alloc_zone, vmstat
+from pinapi.lowlevel import FOLL_FAST_ONLY, ZERO_FOLIO, Ext4, Inode, Zone, alloc_zone, vmstat
 
 
 def faults() -> int:
@@ -52,6 +52,21 @@ def test_fast_only_never_faults_and_stops_short(mm: MM) -> None:
     release_pages(pages)
     unchanged = state(mm)
     assert get_user_pages_fast_only(a + 2 * PAGE_SIZE, 2, 0) == [] and state(mm) == unchanged
+
+
+def test_gup_fast_leaves_the_zero_page_to_the_slow_path(mm: MM) -> None:
+    """The zero page's PTE is special (pte_special()): GUP-fast does not
+    take it, so FOLL_FAST_ONLY stops there; the slow path takes it."""
+    a = mm.mmap(3 * PAGE_SIZE)
+    fill(mm, a, [0])
+    mm.read(a + PAGE_SIZE, 2 * PAGE_SIZE)
+    before = faults()
+    pages = get_user_pages_fast_only(a, 3, 0)
+    assert len(pages) == 1 and faults() == before
+    release_pages(pages)
+    pages = get_user_pages_fast(a, 3, 0)
+    assert [p.folio is ZERO_FOLIO for p in pages] == [False, True, True] and faults() == before
+    release_pages(pages)
 
 
 def test_fast_only_does_not_break_cow(mm: MM) -> None:
@@ -120,6 +135,19 @@ def test_a_short_result_is_the_callers(mm: MM) -> None:
     with pytest.raises(KernelError) as e:
         pin_user_pages_fast(a + 2 * PAGE_SIZE, 1, 0)
     assert e.value.errno == errno.EFAULT and state(mm) == before
+
+
+@pytest.mark.parametrize("flags", [FOLL_WRITE, FOLL_WRITE | FOLL_LONGTERM])
+def test_a_short_result_keeps_what_the_slow_path_pinned(mm: MM, flags: int) -> None:
+    """The slow path pins up to the page it must refuse, FOLL_LONGTERM
+    included (``__gup_longterm_locked()`` returns a partial count when
+    nothing needs migrating): GUP-fast takes the mapped page, the slow path
+    faults and pins the next, and the hole stops it."""
+    a = mm.mmap(3 * PAGE_SIZE)
+    fill(mm, a, [0])
+    mm.munmap(a + 2 * PAGE_SIZE, PAGE_SIZE)
+    with pin_user_pages_fast(a, 3, flags) as pins:
+        assert len(pins) == 2 and mm.lookup(a + PAGE_SIZE) is not None
 
 
 def test_fast_only_is_internal(mm: MM) -> None:

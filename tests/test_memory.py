@@ -10,7 +10,7 @@ import pinapi
 from pinapi import lowlevel
 from pinapi import (
     MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGE_1GB, MAP_HUGE_2MB, MAP_HUGETLB, MAP_PRIVATE,
-    MAP_SHARED, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, PUD_SIZE, KernelError,
+    MAP_SHARED, MM, MREMAP_MAYMOVE, PAGE_SIZE, PMD_SIZE, PROT_READ, PUD_SIZE, KernelError,
 )  # fmt: skip
 from pinapi.lowlevel import PG, VM, ZERO_FOLIO, Zone
 
@@ -143,6 +143,22 @@ def test_map_fixed_replaces(mm: MM) -> None:
     mm.write(a, b"old")
     b = mm.mmap(PAGE_SIZE, addr=a, flags=MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
     assert b == a and mm.read(a, 3) == bytes(3)
+
+
+def test_a_new_mapping_never_lands_on_one_map_fixed_put_ahead(mm: MM) -> None:
+    """get_unmapped_area() finds free space: a mapping MAP_FIXED put where
+    the next placement would go is skipped over, by mmap() and by a
+    mremap() that moves."""
+    fixed = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED
+    a = mm.mmap(PAGE_SIZE)
+    mm.mmap(PAGE_SIZE, addr=a + PAGE_SIZE, flags=fixed)  # a cannot grow in place
+    ahead = mm.mmap(PMD_SIZE, addr=a + PMD_SIZE, flags=fixed)
+    mm.write(ahead, b"kept")
+    moved = mm.mremap(a, PAGE_SIZE, 2 * PAGE_SIZE, MREMAP_MAYMOVE)
+    b = mm.mmap(PAGE_SIZE)
+    spans = sorted((v.vm_start, v.vm_end) for v in mm.vmas)
+    assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:])), spans
+    assert {moved, b}.isdisjoint({a, ahead}) and mm.read(ahead, 4) == b"kept"
 
 
 @pytest.mark.parametrize(

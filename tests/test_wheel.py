@@ -164,8 +164,8 @@ def test_every_subcommand(user_env: Path, trees: dict[str, Path]) -> None:
     assert r.returncode == 0 and r.stderr == "", r.stdout + r.stderr
     assert r.stdout.startswith("type check: mypy and pyright, 0 errors") and "scenarios: 1 run, 0 failed" in r.stdout
     r = pinapi(user_env, "bench", "--size", "64K", "--mode", "pin", cwd=cwd)
-    assert r.returncode == 0 and "pin: Time: get:" in r.stdout, r.stdout + r.stderr
-    for argv in (["run"], ["drivers"], ["review"]):
+    assert r.returncode == 0 and "PIN_BASIC_TEST: Time: get:" in r.stdout, r.stdout + r.stderr
+    for argv in (["run"], ["drivers"], ["review"], ["bench", "--report"]):
         r = pinapi(user_env, *argv, cwd=cwd)
         assert (r.returncode, r.stdout) == (2, ""), r.stdout + r.stderr
         (line,) = r.stderr.splitlines()

@@ -250,12 +250,15 @@ class _FastStop(Exception):
 
 
 def _fast_refuses(folio: Folio, vma: VMA, flags: FOLL) -> bool:
-    """What GUP-fast leaves to the slow path besides a fault, for a
-    FOLL_LONGTERM pin: a folio outside ZONE_NORMAL (``try_grab_folio_fast()``),
-    fsdax memory (``pte_devmap()``), a page-cache folio other than shmem or
-    hugetlb for a write pin (``gup_fast_folio_allowed()``), and for a read
-    pin a page-cache folio its PTE does not map writable
-    (``gup_must_unshare()`` with no VMA)."""
+    """What GUP-fast leaves to the slow path besides a fault: the zero page,
+    whose PTE is special (``pte_special()``), and for a FOLL_LONGTERM pin a
+    folio outside ZONE_NORMAL (``try_grab_folio_fast()``), fsdax memory
+    (``pte_devmap()``), a page-cache folio other than shmem or hugetlb for a
+    write pin (``gup_fast_folio_allowed()``), and for a read pin a
+    page-cache folio its PTE does not map writable (``gup_must_unshare()``
+    with no VMA)."""
+    if folio is ZERO_FOLIO:
+        return True
     if not flags & FOLL.LONGTERM:
         return False
     mapping = folio.mapping
@@ -470,15 +473,17 @@ _MIGRATE_RETRIES: Final = 3
 
 def __gup_longterm_locked(mm: MMStruct, start: int, end: int, flags: FOLL, pages: list[Page] | None,
                           ) -> tuple[FolioRuns, KernelError | None]:  # fmt: skip
-    """FOLL_LONGTERM: all or nothing, and nothing left in ZONE_MOVABLE or CMA.
-    Pages there are unpinned, migrated to ZONE_NORMAL, and the range pinned
-    again; on any failure everything is already unpinned."""
+    """FOLL_LONGTERM: nothing left in ZONE_MOVABLE or CMA. With nothing there
+    to migrate, what ``__get_user_pages`` pinned stands, a partial result
+    and its error included (the caller's contract decides). Otherwise those
+    pages are unpinned, migrated to ZONE_NORMAL, and the range pinned again;
+    a failure then unpins everything."""
     normal = Zone.NORMAL  # an enum member lookup costs more than the test itself
     for _ in range(_MIGRATE_RETRIES):
         runs, error = __get_user_pages(mm, start, end, flags, pages)
         movable = {id(f): f for f in runs.folios if f.zone is not normal}
-        if error is None and not movable:
-            return runs, None
+        if not movable:
+            return runs, error
         put_folios(runs.folios, runs.nr, flags, unwind=error is not None)
         if pages is not None:
             pages.clear()

@@ -173,7 +173,11 @@ class MM(MMStruct):
             return addr
 
     def _get_unmapped_area(self, length: int, align: int) -> int:
+        """The first free *align*-aligned range of *length* from the last
+        placement on: past any mapping MAP_FIXED or MREMAP_FIXED put there."""
         addr = (self._next_addr + align - 1) & ~(align - 1)
+        while hit := self.vmas_in(addr, addr + length):
+            addr = (hit[-1].vm_end + align - 1) & ~(align - 1)
         if addr + length > TASK_SIZE:
             raise err(errno.ENOMEM, "address space exhausted")
         self._next_addr = addr + length
