@@ -450,11 +450,20 @@ def test_the_dump_reads_the_right_page_through_its_reference_or_pin(use_pin: boo
         mm.exit()
 
 
+def test_the_modes_rounds_are_interleaved(capsys: pytest.CaptureFixture[str]) -> None:
+    """Round 1 of every mode, then round 2: a ratio taken within a round
+    compares loops run moments apart."""
+    assert main(["bench", "--size", "40K", "--mode", "pin", "--mode", "floor", "--repeats", "3"]) == 0
+    out, _ = capsys.readouterr()
+    lines = [line.split(":")[0] for line in out.splitlines() if "Time:" in line]
+    assert lines == ["PIN_BASIC_TEST", "FLOOR_BENCHMARK"] * 3
+
+
 def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main(["bench", "--size", "40K", "--mode", "pin", "--repeats", "2"]) == 0
     out, err = capsys.readouterr()
-    assert "pin: repeat 2 of 2" in err and "touching" in err
+    assert "round 2 of 2: pin" in err and "touching" in err
     assert "repeat" not in out and len([line for line in out.splitlines() if "Time:" in line]) == 2
 
 

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from .._tools.bench import MODES as BENCH_MODES
 from .._tools.checkout import ROOT, require_checkout
-from .._tools.bench import map_region, run_mode
+from .._tools.bench import map_region, run_modes
 from .c_contract import CError, Cell, build_table, conversion_table, detection_table, measure
 from .blocks import generated_blocks, regenerate
 from .checker_table import CHECKERS, CHECKERS_DOC, before_results, gallery_results, table
@@ -289,8 +289,7 @@ def _dirty_read_pin_section() -> str:
 def _bench(size: int, thp: bool, repeats: int) -> list[dict[str, Any]]:
     mm, addr = map_region(size, thp, False)
     try:
-        return [run_mode(mode, mm, addr, size, size >> PAGE_SHIFT, FOLL.WRITE, repeats, 1, lambda _: None)
-                for mode in BENCH_MODES]  # fmt: skip
+        return run_modes(BENCH_MODES, mm, addr, size, size >> PAGE_SHIFT, FOLL.WRITE, repeats, 1, lambda _: None)
     finally:
         mm.exit()
 

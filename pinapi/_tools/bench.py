@@ -20,8 +20,9 @@ Modes, by the gup_test command each line is named after:
 
 bvec and floor are pinapi's own, not gup_test's; gup_test prints no times for
 its *_BASIC_TEST commands, pinapi times every mode. The fast modes run as a
-task whose current->mm is the region's. The other modes are read as
-multiples of floor measured in the same run. A mode whose first get the
+task whose current->mm is the region's. The modes' rounds are interleaved
+(round 1 of every mode, then round 2, ...), and the other modes are read as
+multiples of floor measured in the same round. A mode whose first get the
 engine refuses (FOLL_LONGTERM on a shared ext4 mapping, flags from -F it does
 not take) fails alone: one line on stderr, the other modes still run, exit 1.
 
@@ -54,7 +55,7 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Sequence, Sized
 from typing import Any, Final, TypeVar
 
 from .._bvec import get_user_bvec, put_user_bvec
@@ -80,7 +81,7 @@ from .._pin import (
 
 __all__ = [
     "MODES", "COMMANDS", "FILES", "GUP_TEST_MAX_PAGES_TO_DUMP", "parse_size", "add_bench_parser", "map_region",
-    "gup_calls", "time_line", "measure", "bench_results", "run_bench", "dump_user_pages_test",
+    "gup_calls", "time_line", "run_modes", "measure", "bench_results", "run_bench", "dump_user_pages_test",
 ]  # fmt: skip
 
 MODES: Final = ("gup", "gup-fast", "pin", "pin-fast", "pin-longterm", "bvec", "floor")
@@ -318,87 +319,130 @@ def time_line(mode: str, get_us: int, put_us: int, got: int, size: int) -> str:
     return line if got == size else f"{line}, truncated (size: {got})"
 
 
-def run_mode(mode: str, mm: MM, addr: int, size: int, nr_per_call: int, gup_flags: int,
-             repeats: int, threads: int, out: Callable[[str], None], *, count_first: bool = True,
-             ) -> dict[str, Any]:  # fmt: skip
-    """Time *mode*'s get and put loops, *repeats* times in each of *threads*
-    threads, and run them once more, untimed, with the kernel cost counters
-    on: before the timed repeats, or after them if not *count_first* (a
-    region left for the first get to fault in). Returns its results (times
-    in microseconds, refcount operations and the counters per loop of one
-    thread)."""
-    get, put = _LOOPS[mode]
-    owner = VaddrPin(mm=mm)
-    pages = size >> PAGE_SHIFT
-    calls = gup_calls(addr, size, nr_per_call)
-    kernel = _counted_round(mode, mm, owner, calls, gup_flags) if count_first else {}
-    times: list[tuple[int, int]] = []
-    phase_ops: list[int] = []
-    mark = [vmstat.nr_refcount_ops]
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+class _ModeRun:
+    """One mode's get and put loops over the region, run round by round
+    (:func:`run_modes` interleaves the modes' rounds)."""
 
-    def phase_done() -> None:
-        phase_ops.append(vmstat.nr_refcount_ops - mark[0])
-        mark[0] = vmstat.nr_refcount_ops
+    def __init__(self, mode: str, mm: MM, addr: int, size: int, nr_per_call: int, gup_flags: int) -> None:
+        self.mode = mode
+        self.mm, self.addr, self.size, self.nr_per_call, self.gup_flags = mm, addr, size, nr_per_call, gup_flags
+        self.owner = VaddrPin(mm=mm)
+        self.calls = gup_calls(addr, size, nr_per_call)
+        self.times: list[tuple[int, int]] = []
+        self.ops: list[int] = []  # refcount operations of each loop of the first round, all threads
+        self.kernel: dict[str, dict[str, int]] = {}
+        self.error: str | None = None
 
-    barrier = threading.Barrier(threads, action=phase_done)
-
-    def worker() -> None:
+    def count(self) -> None:
+        """The untimed round with the kernel cost counters on; a refusal by
+        the engine is the mode's error."""
         try:
-            for i in range(repeats):
-                _progress(f"{mode}: repeat {i + 1} of {repeats}")
+            self.kernel = _counted_round(self.mode, self.mm, self.owner, self.calls, self.gup_flags)
+        except KernelError as e:
+            self.error = str(e)
+
+    def round(self, threads: int, out: Callable[[str], None]) -> None:
+        """One timed round in each of *threads* threads, then the check that
+        no pin is left; a refusal by the engine is the mode's error."""
+        get, put = _LOOPS[self.mode]
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+        mark = [vmstat.nr_refcount_ops]
+        first = not self.times
+
+        def phase_done() -> None:
+            if first:
+                self.ops.append(vmstat.nr_refcount_ops - mark[0])
+            mark[0] = vmstat.nr_refcount_ops
+
+        barrier = threading.Barrier(threads, action=phase_done)
+
+        def worker() -> None:
+            try:
                 t0 = time.perf_counter_ns()
-                held, got = get(mm, owner, calls, gup_flags)
+                held, got = get(self.mm, self.owner, self.calls, self.gup_flags)
                 t1 = time.perf_counter_ns()
-                verify_dma_pinned(mode, mm, addr, got << PAGE_SHIFT)
+                verify_dma_pinned(self.mode, self.mm, self.addr, got << PAGE_SHIFT)
                 barrier.wait()
                 t2 = time.perf_counter_ns()
                 put(held)
                 t3 = time.perf_counter_ns()
                 barrier.wait()
                 with lock:
-                    times.append(((t1 - t0) // 1000, (t3 - t2) // 1000))
-                    out(time_line(mode, *times[-1], got << PAGE_SHIFT, size))
-        except BaseException as e:  # reported by run_bench; the other threads must not wait
-            errors.append(e)
-            barrier.abort()
+                    self.times.append(((t1 - t0) // 1000, (t3 - t2) // 1000))
+                    out(time_line(self.mode, *self.times[-1], got << PAGE_SHIFT, self.size))
+            except BaseException as e:  # reported by the caller; the other threads must not wait
+                errors.append(e)
+                barrier.abort()
 
-    acquired, released = vmstat.nr_foll_pin_acquired, vmstat.nr_foll_pin_released
-    gc.collect()
-    gc.disable()
-    try:
-        workers = [threading.Thread(target=worker, name=f"{mode}-{n}") for n in range(threads)]
+        acquired, released = vmstat.nr_foll_pin_acquired, vmstat.nr_foll_pin_released
+        workers = [threading.Thread(target=worker, name=f"{self.mode}-{n}") for n in range(threads)]
         for w in workers:
             w.start()
         for w in workers:
             w.join()
+        if errors and isinstance(errors[0], KernelError):
+            self.error = str(errors[0])
+        elif errors:
+            raise errors[0]
+        if vmstat.nr_foll_pin_acquired - acquired != vmstat.nr_foll_pin_released - released or pin_ledger():
+            raise RuntimeError(f"{self.mode}: pins left behind after the put loop")
+
+    def result(self, repeats: int, threads: int) -> dict[str, Any]:
+        """Times in microseconds (best, and every round), refcount
+        operations and the counters per loop of one thread."""
+        if self.error is not None:
+            return {"mode": self.mode, "error": self.error}
+        return {
+            "mode": self.mode,
+            "bytes": self.size,
+            "pages": self.size >> PAGE_SHIFT,
+            "folios": len(region_folios(self.mm, self.addr, self.size)),
+            "nr_pages_per_call": self.nr_per_call,
+            "calls": len(self.calls),
+            "threads": threads,
+            "repeats": repeats,
+            "get_us": min(t[0] for t in self.times),
+            "put_us": min(t[1] for t in self.times),
+            "get_us_all": [t[0] for t in self.times],
+            "put_us_all": [t[1] for t in self.times],
+            "refcount_ops": self.ops[0] // threads,
+            "put_refcount_ops": self.ops[1] // threads,
+            "kernel": self.kernel,
+            "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        }
+
+
+def run_modes(modes: Sequence[str], mm: MM, addr: int, size: int, nr_per_call: int, gup_flags: int,
+              repeats: int, threads: int, out: Callable[[str], None], *, count_first: bool = True,
+              ) -> list[dict[str, Any]]:  # fmt: skip
+    """Time each of *modes*' get and put loops *repeats* times in each of
+    *threads* threads, the modes' rounds interleaved (round 1 of every mode,
+    then round 2, ...), so that a ratio between two modes taken within a
+    round compares loops run moments apart; and run each once more, untimed,
+    with the kernel cost counters on: before the timed rounds, or after them
+    if not *count_first* (a region left for the first get to fault in).
+    Returns each mode's result; a mode the engine refused has ``error``
+    (the engine's message) instead of figures."""
+    runs = [_ModeRun(mode, mm, addr, size, nr_per_call, gup_flags) for mode in modes]
+    if count_first:
+        for run in runs:
+            run.count()
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(repeats):
+            for run in runs:
+                if run.error is None:
+                    _progress(f"round {i + 1} of {repeats}: {run.mode}")
+                    run.round(threads, out)
     finally:
         gc.enable()
-    if errors:
-        raise errors[0]
-    if vmstat.nr_foll_pin_acquired - acquired != vmstat.nr_foll_pin_released - released or pin_ledger():
-        raise RuntimeError(f"{mode}: pins left behind after the put loop")
     if not count_first:
-        kernel = _counted_round(mode, mm, owner, calls, gup_flags)
-    return {
-        "mode": mode,
-        "bytes": size,
-        "pages": pages,
-        "folios": len(region_folios(mm, addr, size)),
-        "nr_pages_per_call": nr_per_call,
-        "calls": len(calls),
-        "threads": threads,
-        "repeats": repeats,
-        "get_us": min(t[0] for t in times),
-        "put_us": min(t[1] for t in times),
-        "get_us_all": [t[0] for t in times],
-        "put_us_all": [t[1] for t in times],
-        "refcount_ops": phase_ops[0] // threads,
-        "put_refcount_ops": phase_ops[1] // threads,
-        "kernel": kernel,
-        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }
+        for run in runs:
+            if run.error is None:
+                run.count()
+    return [run.result(repeats, threads) for run in runs]
 
 
 def _counted_round(mode: str, mm: MM, owner: VaddrPin, calls: list[tuple[int, int]],
@@ -444,19 +488,14 @@ def measure(args: argparse.Namespace, out: Callable[[str], None] = lambda line: 
     settings = {"thp": args.thp, "hugetlb": args.hugetlb, "hugetlb_size": args.hugetlb_size, "write": args.write,
                 "gup_flags": flags, "file": args.file, "shared": args.shared, "touch": args.touch,
                 "touch_rss_kib": touched}  # fmt: skip
-    results: list[dict[str, Any]] = []
     try:
-        for mode in args.mode or MODES:
-            try:
-                r = run_mode(mode, mm, addr, args.size, _nr_per_call(args), flags, args.repeats, args.threads, out,
-                             count_first=args.touch)  # fmt: skip
-            except KernelError as e:
-                r = {"mode": mode, "error": str(e)}
-            r.update(settings)
-            results.append(r)
+        results = run_modes(args.mode or MODES, mm, addr, args.size, _nr_per_call(args), flags, args.repeats,
+                            args.threads, out, count_first=args.touch)  # fmt: skip
     finally:
         _progress("")
         mm.exit()
+    for r in results:
+        r.update(settings)
     return results
 
 
