@@ -306,3 +306,32 @@ def test_range_across_a_hugetlb_vma_and_a_base_page_vma(mm: MM, owner: VaddrPin)
         assert [s.read() for s in bvec][:2] == [b"end", b"base" + bytes(PAGE_SIZE - 4)]
         assert delta(before, "nr_refcount_ops") == 3
         assert folio_at(mm, huge).pincount() == 1  # the one page of the hugetlb folio in range
+
+
+@pytest.mark.parametrize("breaker", ["untouched", "base pages", "pte-mapped"])
+def test_a_run_of_pmd_mapped_thps_stops_where_one_is_not(mm: MM, owner: VaddrPin, breaker: str) -> None:
+    """Six PMDs of THP, the third unlike the others: the walk takes the PMD
+    folios before it in one step, faults or walks PTEs there, and goes on;
+    the segments are the maximal runs a page-by-page lookup finds."""
+    a = mm.mmap(6 * PMD_SIZE)
+    mm.madvise(a, 6 * PMD_SIZE, MADV_HUGEPAGE)
+    if breaker == "base pages":
+        mm.madvise(a + 2 * PMD_SIZE, PMD_SIZE, pinapi.MADV_NOHUGEPAGE)
+    for i in range(6):
+        if i != 2 or breaker != "untouched":
+            mm.write(a + i * PMD_SIZE, bytes([i + 1]) * PMD_SIZE)
+    if breaker == "pte-mapped":
+        mm.mprotect(a + 2 * PMD_SIZE, PAGE_SIZE, PROT_READ)  # splits the PMD; the THP stays whole
+        mm.mprotect(a + 2 * PMD_SIZE, PAGE_SIZE, PROT_READ | pinapi.PROT_WRITE)
+    with get_user_bvec(a, 6 * PMD_SIZE, FOLL_WRITE, owner) as bvec:
+        runs: list[list[int]] = []
+        for addr in range(a, a + 6 * PMD_SIZE, PAGE_SIZE):
+            page = mm.lookup(addr)
+            assert page is not None
+            if runs and page.pfn == runs[-1][0] + runs[-1][1] and folio_at(mm, addr) is folio_at(mm, addr - PAGE_SIZE):
+                runs[-1][1] += 1
+            else:
+                runs.append([page.pfn, 1])
+        assert [[s.pfn, s.length // PAGE_SIZE] for s in bvec] == runs
+        assert len(bvec) == (5 + 512 if breaker == "base pages" else 6)
+        assert [s.read(0, 1) for s in bvec][:2] == [b"\1", b"\2"] and bvec[-1].read(0, 1) == b"\6"

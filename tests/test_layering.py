@@ -48,7 +48,8 @@ LAYERS: list[list[str]] = [
     ["_tools.run", "_tools.bench", "pytest_plugin"],
     ["_lab", "_lab.race", "_lab.evidence", "_lab.checker_table", "_lab.drivers_table", "_lab.c_contract",
      "_lab.blocks", "_lab.svg"],
-    ["_lab.review", "_lab.bench_report"],
+    ["_lab.bench_report"],
+    ["_lab.review"],
     ["__main__"],
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}

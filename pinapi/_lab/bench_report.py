@@ -35,7 +35,9 @@ from .._tools.checkout import ROOT, require_checkout
 from .blocks import generated_blocks, regenerate
 from .svg import PALETTE, Series, log_log_chart
 
-__all__ = ["WORKLOADS", "SECTIONS", "Workload", "Run", "Measured", "measure_all", "write_report", "add_bench_parser"]
+__all__ = [
+    "WORKLOADS", "SECTIONS", "Workload", "Run", "Measured", "measure_all", "run_block", "write_report", "add_bench_parser",
+]  # fmt: skip
 
 T = TypeVar("T")
 
@@ -241,7 +243,7 @@ def _versus(results: list[dict[str, Any]]) -> str:
     return f"Round by round, `bvec` get+put is {' and '.join(parts)} (min / median / max)." if parts else ""
 
 
-def _run_block(run: Run) -> str:
+def run_block(run: Run) -> str:
     """A run's header, its table of times and count updates, the kernel's
     counters when the bench reports them, and bvec against the others."""
     if run.skipped:
@@ -257,17 +259,17 @@ def _run_block(run: Run) -> str:
 
 
 def _one_run(name: str) -> Callable[[Measured, Path], str]:
-    return lambda m, out: _run_block(m.runs[name])
+    return lambda m, out: run_block(m.runs[name])
 
 
 def _thp_4g(m: Measured, out: Path) -> str:
     run = m.runs["thp-4g"]
     peak = max(r["peak_rss_kib"] for r in run.results)
-    return f"{_run_block(run)}\n\nPeak RSS of the run's process, every mode included: {peak:,} KiB."
+    return f"{run_block(run)}\n\nPeak RSS of the run's process, every mode included: {peak:,} KiB."
 
 
 def _hugetlb(m: Measured, out: Path) -> str:
-    return "\n\n".join(_run_block(m.runs[name]) for name in ("hugetlb-2m", "hugetlb-1g"))
+    return "\n\n".join(run_block(m.runs[name]) for name in ("hugetlb-2m", "hugetlb-1g"))
 
 
 def _modes(runs: Sequence[Run]) -> list[str]:

@@ -20,7 +20,8 @@ from typing import Any, Final
 
 from .._tools.bench import MODES as BENCH_MODES
 from .._tools.checkout import ROOT, require_checkout
-from .._tools.bench import map_region, run_modes
+from .._tools.bench import bench_results, map_region, run_modes
+from .bench_report import Run, run_block
 from .c_contract import CError, Cell, build_table, conversion_table, detection_table, measure
 from .blocks import generated_blocks, regenerate
 from .checker_table import CHECKERS, CHECKERS_DOC, before_results, gallery_results, table
@@ -311,15 +312,11 @@ def _bench_ops_section() -> str:
 
 
 def _bench_time_section() -> str:
-    rows = [f"gup_test's loops over 1 GiB, the whole region per call, best of 3; {_machine()}.", "",
-            "| region | mode | get us | put us | get+put, x floor | get+put, x bvec |", "|---|---|---|---|---|---|"]  # fmt: skip
-    for label, thp in (("1 GiB of THP", True), ("1 GiB of 4 KiB pages", False)):
-        results = {r["mode"]: r for r in _bench(1 << 30, thp, 3)}
-        total = {m: r["get_us"] + r["put_us"] for m, r in results.items()}
-        for mode, r in results.items():
-            rows.append(f"| {label} | {mode} | {r['get_us']:,} | {r['put_us']:,} | "
-                        f"{total[mode] / total['floor']:.2f} | {total[mode] / total['bvec']:.1f} |")  # fmt: skip
-    return "\n".join(rows)
+    """gup_test at 1 GiB, THP and 4 KiB pages: the times beside the kernel
+    cost counters, as ``pinapi bench --report`` renders a run."""
+    runs = [Run(argv, bench_results(argv)) for argv in (["--size", "1G", "--thp", "--repeats", "3"],
+                                                        ["--size", "1G", "--repeats", "3"])]  # fmt: skip
+    return "\n\n".join([f"Measured {_machine()}.", *(run_block(run) for run in runs)])
 
 
 PLOT: Final = ROOT / "docs" / "bench-scaling.svg"

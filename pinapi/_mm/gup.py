@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import errno
+from collections.abc import Callable
 from typing import Final, cast
 
 from .errors import KernelError, err
@@ -24,10 +25,10 @@ from .gup_cost import PAGE_POINTER_BYTES, GupCost, counting
 from .memory import handle_mm_fault
 from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
-from .pgtable import PteTable, pmd_end, pte_index
+from .pgtable import PMD_SHIFT, PTRS_PER_PTE, PmdEntry, PteTable, pmd_end, pte_index
 from .page_alloc import (
-    PAGE_SHIFT, PAGE_SIZE, PG, ZERO_FOLIO, Folio, Page, Zone, folios_put_refs, int_bit_operators, page_flags,
-    vmstat,
+    HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, PMD_SIZE, ZERO_FOLIO, Folio, Page, Zone, folios_put_refs,
+    int_bit_operators, page_flags, vmstat,
 )  # fmt: skip
 from .pin_tracking import tracking, try_get_folios
 
@@ -245,6 +246,24 @@ def _pte_runs(ptes: PteTable, mask: int, bad: int) -> FolioRuns:
     return runs
 
 
+def _pmd_folios(pmd: Callable[[int], PmdEntry], addr: int, stop: int, mask: int, bad: int, huge: FolioRuns) -> int:
+    """The PMD-sized folios mapped by the consecutive PMDs from *addr*
+    (PMD-aligned, at least a PMD before *stop*, the first of them such a
+    folio), up to one that needs a fault first: added to *huge* as one run
+    each, in one step for the lot; returns how many."""
+    i0 = addr >> PMD_SHIFT
+    entries = [pmd(i) for i in range(i0, i0 + ((stop - addr) >> PMD_SHIFT))]
+    folios = [e for e in entries if type(e) is Folio and e.order == HPAGE_PMD_ORDER and e.flags & mask != bad]
+    k = len(folios)
+    if k < len(entries):  # stop at the first entry that is not one
+        k = next((i for i, (e, f) in enumerate(zip(entries, folios)) if e is not f), len(folios))
+        del folios[k:]
+    huge.folios += folios
+    huge.first += [0] * k
+    huge.nr += [PTRS_PER_PTE] * k
+    return k
+
+
 class _FastStop(Exception):
     """GUP-fast reached a page only the slow path can take."""
 
@@ -324,7 +343,7 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
     end, error = _check_vmas(mm, start, end, flags & ~FOLL.FORCE if fast else flags)
     if fast:
         error = None  # the slow path finds it again and says why
-    pt = mm.pgtable
+    pmd = mm.pgtable.pmds().get  # pmd_offset(), one dict lookup: this loop runs once per huge folio
     addr = start
     try:
         while addr < end:
@@ -333,19 +352,24 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
             mask, bad = vma.fault_condition(write, unshare, longterm)
             stop = min(end, vma.vm_end)
             while addr < stop:
-                entry = pt.pmd(addr)
+                entry = pmd(addr >> PMD_SHIFT)
                 if type(entry) is Folio and entry.flags & mask != bad:
                     if fast and _fast_refuses(entry, vma, flags):
                         if huge:
                             take(huge, None)
                         fault(vma, addr, False)  # GUP-fast gives up at this PMD
+                    if (entry.order == HPAGE_PMD_ORDER and not addr & (PMD_SIZE - 1) and stop - addr >= PMD_SIZE
+                            and not (fast and longterm)):  # fmt: skip
+                        k = _pmd_folios(pmd, addr, stop, mask, bad, huge)
+                        addr += k << PMD_SHIFT
+                        continue
                     size = PAGE_SIZE << entry.order
                     base = addr & -size
-                    nr = (min(stop, base + size) - addr) >> PAGE_SHIFT
+                    next_addr = base + size if base + size < stop else stop
                     add_folio(entry)
                     add_first((addr - base) >> PAGE_SHIFT)
-                    add_nr(nr)
-                    addr += nr << PAGE_SHIFT
+                    add_nr((next_addr - addr) >> PAGE_SHIFT)
+                    addr = next_addr
                     continue
                 if huge:
                     take(huge, None)

@@ -376,11 +376,14 @@ class _ModeRun:
                 barrier.abort()
 
         acquired, released = vmstat.nr_foll_pin_acquired, vmstat.nr_foll_pin_released
-        workers = [threading.Thread(target=worker, name=f"{self.mode}-{n}") for n in range(threads)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+        if threads == 1:
+            worker()  # in this thread: a new one may start on another CPU, its caches cold
+        else:
+            workers = [threading.Thread(target=worker, name=f"{self.mode}-{n}") for n in range(threads)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
         if errors and isinstance(errors[0], KernelError):
             self.error = str(errors[0])
         elif errors:
