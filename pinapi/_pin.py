@@ -18,7 +18,7 @@ from __future__ import annotations
 import errno
 import itertools
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import CodeType
 from typing import Final, Generic, TypeVar, cast, final
 
@@ -395,16 +395,16 @@ def _unpin(handles: Iterable[AnyPin] | PinnedPages[Permission], make_dirty: bool
     """Validate every handle, then release them all (nothing on error)."""
     with kernel_lock:
         if type(handles) is PinnedPages and handles._nr_live == len(handles._pages):
-            groups: dict[int, tuple[PinnedPages[Permission], list[int]]] = {
-                id(handles): (handles, list(range(len(handles._pages))))
+            groups: dict[int, tuple[PinnedPages[Permission], Sequence[int]]] = {
+                id(handles): (handles, range(len(handles._pages)))
             }
         else:
-            groups = {}
+            idx_of: dict[int, tuple[PinnedPages[Permission], list[int]]] = {}
             for h in handles:
                 if not h._batch._live[h._i]:
                     raise err(errno.EINVAL, f"{h!r} was already unpinned: a pin releases exactly once")
-                batch_idx = groups.setdefault(id(h._batch), (h._batch, []))[1]
-                batch_idx.append(h._i)
+                idx_of.setdefault(id(h._batch), (h._batch, []))[1].append(h._i)
+            groups = dict(idx_of)
             for batch, idx in groups.values():
                 if len(set(idx)) != len(idx):
                     raise err(errno.EINVAL, "the same PinnedPage appears twice: a pin releases exactly once")

@@ -135,10 +135,11 @@ class FolioRuns:
         self.nr.clear()
 
     def extend(self, other: FolioRuns, count: int) -> None:
-        """Append the first *count* runs of *other*."""
-        self.folios += other.folios[:count]
-        self.first += other.first[:count]
-        self.nr += other.nr[:count]
+        """Append the first *count* runs of *other* (all of them without a copy)."""
+        whole = count >= len(other.folios)
+        self.folios += other.folios if whole else other.folios[:count]
+        self.first += other.first if whole else other.first[:count]
+        self.nr += other.nr if whole else other.nr[:count]
 
 
 def grab_folios(folios: list[Folio], refs: list[int], flags: FOLL) -> int:
@@ -315,7 +316,7 @@ def __get_user_pages(mm: MMStruct, start: int, end: int, flags: FOLL, pages: lis
         ENOMEM at a refusal. *ptes*: the PTE slice *found* came from."""
         done = grab_folios(found.folios, found.nr, flags)
         runs.extend(found, done)
-        taken = sum(found.nr[:done])
+        taken = sum(found.nr) if done == len(found) else sum(found.nr[:done])
         if pages is not None and ptes is not None:
             pages.extend(ptes[:taken])  # type: ignore[arg-type]
         elif pages is not None:

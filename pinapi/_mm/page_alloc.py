@@ -175,15 +175,15 @@ class Folio(Unique):
     """A physically contiguous, naturally aligned run of ``1 << order`` pages."""
 
     __slots__ = (
-        "_refcount",
-        "_mapcount",
+        "_refcount",  # the fields GUP reads and writes per folio, first and together
         "flags",
         "order",
+        "tail",
+        "_mapcount",
         "zone",
         "pfn",
         "mapping",
         "index",
-        "tail",
         "_data",
     )  # no __weakref__: nothing holds folios weakly, and a folio costs bytes per touched page
 
