@@ -27,7 +27,7 @@ from .migrate import migrate_folio
 from .mm_types import TASK_SIZE, VM, VMA, MMStruct
 from .pgtable import PMD_SHIFT, PTRS_PER_PTE, PmdEntry, PteTable, pmd_end, pte_index
 from .page_alloc import (
-    HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, PMD_SIZE, ZERO_FOLIO, Folio, Page, Zone, folios_put_refs,
+    HPAGE_PMD_ORDER, PAGE_SHIFT, PAGE_SIZE, PG, PMD_SIZE, ZERO_FOLIO, ZONES_MASK, Folio, Page, Zone, folios_put_refs,
     int_bit_operators, page_flags, vmstat,
 )  # fmt: skip
 from .pin_tracking import tracking, try_get_folios
@@ -503,10 +503,9 @@ def __gup_longterm_locked(mm: MMStruct, start: int, end: int, flags: FOLL, pages
     and its error included (the caller's contract decides). Otherwise those
     pages are unpinned, migrated to ZONE_NORMAL, and the range pinned again;
     a failure then unpins everything."""
-    normal = Zone.NORMAL  # an enum member lookup costs more than the test itself
     for _ in range(_MIGRATE_RETRIES):
         runs, error = __get_user_pages(mm, start, end, flags, pages)
-        movable = {id(f): f for f in runs.folios if f.zone is not normal}
+        movable = {id(f): f for f in runs.folios if f.flags & ZONES_MASK}  # zone bits set: not ZONE_NORMAL
         if not movable:
             return runs, error
         put_folios(runs.folios, runs.nr, flags, unwind=error is not None)

@@ -126,7 +126,7 @@ def _copy_present_pte(mm: MMStruct, child: MMStruct, vma: VMA, addr: int, page: 
 # -- faults -------------------------------------------------------------------
 def _new_anon_folio(mm: MMStruct, vma: VMA, addr: int, order: int) -> Folio:
     folio = alloc_folio(order)
-    folio.flags = PG.anon | PG.anon_exclusive
+    folio.flags |= PG.anon | PG.anon_exclusive
     folio.mapping = mm.anon_vma
     folio.index = vma.linear_index(addr & ~((PAGE_SIZE << order) - 1))
     return folio

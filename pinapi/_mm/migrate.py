@@ -7,7 +7,7 @@ import errno
 
 from .errors import err
 from .filemap import AddressSpace
-from .page_alloc import PG, Folio, Zone, alloc_folio, folio_put, vmstat
+from .page_alloc import PG, ZONES_MASK, Folio, Zone, alloc_folio, folio_put, vmstat
 from .pin_tracking import tracking
 from .rmap import folio_expected_refs, rmap_walk
 from .validate import entry_point
@@ -27,7 +27,7 @@ def migrate_folio(folio: Folio, zone: Zone) -> Folio:
         raise err(errno.EBUSY, f"cannot migrate {folio!r}: it holds extra references (pinned?)")
     new = alloc_folio(folio.order, zone)
     new.copy_data_from(folio)
-    new.flags = folio.flags & ~PG.locked
+    new.flags |= folio.flags & ~(PG.locked | ZONES_MASK)  # the new folio keeps its own zone
     if folio.tail is not None and new.tail is not None:  # PageAnonExclusive() of each page moves with it
         new.tail.anon_exclusive = folio.tail.anon_exclusive
     new.mapping = folio.mapping

@@ -28,6 +28,8 @@ __all__ = [
     "int_bit_operators",
     "REFCOUNT_MAX",
     "Zone",
+    "ZONES_PGSHIFT",
+    "ZONES_MASK",
     "PG",
     "Folio",
     "FolioTail",
@@ -70,6 +72,15 @@ class Zone(enum.Enum):
     NORMAL = "Normal"
     MOVABLE = "Movable"
     CMA = "CMA"
+
+
+#: The zone's number sits in a folio's flags above every PG bit, as
+#: ``page_zonenum()`` reads it from page->flags. ZONE_NORMAL is zone 0, so
+#: ``flags & ZONES_MASK`` is nonzero exactly for a folio outside it.
+ZONES_PGSHIFT: Final = 24
+ZONES_MASK: Final = 0xFF << ZONES_PGSHIFT
+_ZONES: Final = tuple(Zone)
+_ZONE_NUMBER: Final = {zone: i for i, zone in enumerate(_ZONES)}
 
 
 _F = TypeVar("_F", bound=enum.IntFlag)
@@ -156,17 +167,15 @@ vmstat: Final = VmStat()
 
 @final
 class FolioTail(Unique):
-    """What only a large folio has, kept in its first tail pages in the
-    kernel: ``_pincount``, and each page's PageAnonExclusive() while PTEs map
-    it (bit i: page i). A small folio has no tail: it costs no bytes."""
+    """What only a large folio has, kept in its tail pages' flags in the
+    kernel: each page's PageAnonExclusive() while PTEs map it (bit i: page
+    i). A small folio has no tail: it costs no bytes."""
 
-    __slots__ = ("pincount", "anon_exclusive")
+    __slots__ = ("anon_exclusive",)
 
-    pincount: int
     anon_exclusive: int
 
     def __init__(self) -> None:
-        self.pincount = 0
         self.anon_exclusive = 0
 
 
@@ -178,9 +187,9 @@ class Folio(Unique):
         "_refcount",  # the fields GUP reads and writes per folio, first and together
         "flags",
         "order",
-        "tail",
+        "_pincount",
         "_mapcount",
-        "zone",
+        "tail",
         "pfn",
         "mapping",
         "index",
@@ -188,32 +197,37 @@ class Folio(Unique):
     )  # no __weakref__: nothing holds folios weakly, and a folio costs bytes per touched page
 
     _refcount: int
-    _mapcount: int
-    flags: int
+    flags: int  # PG bits, and the zone above them (ZONES_PGSHIFT), as page->flags holds it
     order: int
-    zone: Zone
+    _pincount: int  # a large folio's pins (struct folio's, in its first tail page); 0 for a small one
+    _mapcount: int
+    tail: FolioTail | None  # exactly when order > 0
     pfn: int
     mapping: object | None  # an AddressSpace for page-cache folios
     index: int  # offset in the file, in pages
-    tail: FolioTail | None  # exactly when order > 0
     _data: bytearray | dict[int, bytearray] | None
 
     def __init__(self, order: int, zone: Zone, pfn: int) -> None:
         self._refcount = 1
-        self._mapcount = 0
-        self.flags = 0
+        self.flags = _ZONE_NUMBER[zone] << ZONES_PGSHIFT
         self.order = order
-        self.zone = zone
+        self._pincount = 0
+        self._mapcount = 0
+        self.tail = FolioTail() if order else None
         self.pfn = pfn
         self.mapping = None
         self.index = 0
-        self.tail = FolioTail() if order else None
         self._data = None
+
+    @property
+    def zone(self) -> Zone:
+        """``folio_zone()``: read from the flags."""
+        return _ZONES[self.flags >> ZONES_PGSHIFT]
 
     def __repr__(self) -> str:
         return (
             f"<Folio pfn={self.pfn:#x} order={self.order} ref={self._refcount}"
-            f" pin={self.pincount()} map={self._mapcount} {PG(self.flags)!r}>"
+            f" pin={self.pincount()} map={self._mapcount} {PG(self.flags & ~ZONES_MASK)!r}>"
         )
 
     @property
@@ -231,8 +245,7 @@ class Folio(Unique):
 
     def pincount(self) -> int:
         """``_pincount`` of a large folio (always 0 for an order-0 folio)."""
-        tail = self.tail
-        return 0 if tail is None else tail.pincount
+        return self._pincount
 
     def mapcount(self) -> int:
         """How many page-table entries map this folio."""
@@ -280,7 +293,7 @@ class Folio(Unique):
         if new == 0:
             self._data = None
             self.mapping = None
-            self.flags = 0
+            self.flags &= ZONES_MASK
             if self.tail is not None:
                 self.tail.anon_exclusive = 0
             vmstat.nr_folios_freed += 1
@@ -537,11 +550,10 @@ def folios_ref_try_add(folios: list[Folio], refs: list[int], small_bias: int = 1
         count = folio._refcount
         if not 0 < count <= REFCOUNT_MAX:
             break
-        tail = folio.tail
-        if tail is not None:
+        if folio.order:
             folio._refcount = count + nr
             if pincount:
-                tail.pincount += nr
+                folio._pincount += nr
         else:
             folio._refcount = count + nr * small_bias
         done += 1
@@ -554,12 +566,11 @@ def folios_put_refs(folios: list[Folio], refs: list[int], small_bias: int = 1, p
     them; KernelBug at a ``_pincount`` underflow. A count that stays positive
     is dropped inline; anything else takes ``folio_put()``'s checks."""
     for folio, nr in zip(folios, refs):
-        tail = folio.tail
-        if tail is not None:
+        if folio.order:
             if pincount:
-                if tail.pincount < nr:
+                if folio._pincount < nr:
                     raise KernelBug(f"_pincount underflow on {folio!r}")
-                tail.pincount -= nr
+                folio._pincount -= nr
         else:
             nr *= small_bias
         new = folio._refcount - nr
@@ -572,5 +583,5 @@ def folios_put_refs(folios: list[Folio], refs: list[int], small_bias: int = 1, p
 #: The shared zero page: mapped for reads of never-written anonymous memory;
 #: never refcounted, never really pinned.
 ZERO_FOLIO: Final = alloc_folio(0)
-ZERO_FOLIO.flags = PG.reserved
+ZERO_FOLIO.flags |= PG.reserved
 vmstat.nr_folios_allocated = 0
