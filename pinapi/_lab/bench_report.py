@@ -100,7 +100,7 @@ class Run:
     why there are none."""
 
     argv: list[str]
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     skipped: str = ""
 
 
@@ -168,7 +168,7 @@ def measure_all(scale: float = 1.0, progress: Callable[[str], None] = lambda lin
         else:
             progress(f"pinapi bench --report: {i}/{len(WORKLOADS)}: {' '.join(argv)} ({time.monotonic() - t0:.0f} s)")
             runs[name] = Run(argv, _isolated(bench_results, argv))
-    traced = {}
+    traced: dict[str, tuple[int, int, int, list[tuple[str, str, int]]]] = {}
     for kind, (size, thp, folio) in _TRACED.items():
         progress(f"pinapi bench --report: traced touch, {kind} ({time.monotonic() - t0:.0f} s)")
         traced[kind] = _isolated(traced_touch, max(folio, int(size * scale) // folio * folio), thp)
@@ -332,7 +332,7 @@ def _memory(m: Measured, out: Path) -> str:
             page, folio = _touch_bytes(run)
             rows.append(f"| {_command(run.argv)} | {r['pages']:,} | {r['folios']:,} | {r['touch_rss_kib']:,} "
                         f"| {page:,.0f} | {folio:,.0f} |")  # fmt: skip
-    traced = []
+    traced: list[str] = []
     for kind, (total, pages, folios, sites) in m.traced.items():
         traced.append(f"- {_size_text(pages * PAGE_SIZE)}, {'THP' if kind == 'thp' else '4 KiB pages'}: "
                       f"{total / pages:.1f} B per page, {total / folios:,.0f} B per folio; the largest sites:")  # fmt: skip
@@ -411,7 +411,7 @@ def _plot_note(runs: Sequence[Run]) -> str:
 def _size_plot(m: Measured, out: Path) -> str:
     """Plot 1: get+put against region size per mode, base pages and THP."""
     runs = {kind: [m.runs[name] for name in names] for kind, names in _SCALING.items()}
-    series = []
+    series: list[Series] = []
     for i, mode in enumerate(_modes([*runs["base"], *runs["thp"]])):
         for kind, label in (("base", "4 KiB pages"), ("thp", "THP")):
             pts = [(r["bytes"], statistics.median(_totals(r))) for run in runs[kind] if (r := _mode(run.results, mode))]
@@ -427,7 +427,7 @@ def _folio_plot(m: Measured, out: Path) -> str:
     """Plot 2: get+put per base page against folio size per mode: THP and hugetlb."""
     lines = {"THP": ("base-1g", "thp-1g"), "hugetlb": ("base-1g", "hugetlb-2m", "hugetlb-1g")}
     used = [m.runs[name] for name in dict.fromkeys(n for names in lines.values() for n in names)]
-    series = []
+    series: list[Series] = []
     for i, mode in enumerate(_modes(used)):
         for label, names in lines.items():
             rs = [r for name in names if (r := _mode(m.runs[name].results, mode))]
@@ -476,10 +476,11 @@ def write_report(doc: Path, scale: float = 1.0, progress: Callable[[str], None] 
 def _cmd_bench(run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     if args.report is None:
         return run(args)
-    defaults = vars(args.parser.parse_args([]))
+    parser: argparse.ArgumentParser = args.parser
+    defaults: dict[str, object] = vars(parser.parse_args([]))
     other = next((k for k, v in defaults.items() if k != "report" and getattr(args, k) != v), None)
     if other is not None:
-        args.parser.error(f"--report runs its own command lines; it takes no --{other.replace('_', '-')}")
+        parser.error(f"--report runs its own command lines; it takes no --{other.replace('_', '-')}")
     require_checkout("the benchmark report (--report)")
     try:
         m = write_report(Path(args.report), progress=lambda line: print(line, file=sys.stderr, flush=True))

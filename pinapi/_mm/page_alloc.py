@@ -309,6 +309,50 @@ class Folio(Unique):
             raise KernelBug(f"freeing a mapped or pinned folio {self!r}: a reference was dropped twice")
         return new
 
+    @staticmethod
+    def folios_ref_try_add(folios: list[Folio], refs: list[int], small_bias: int = 1, pincount: bool = False) -> int:
+        """``folio_ref_try_add()`` on each folio in turn, one atomic update each:
+        *refs[i]* references on ``folios[i]``, times *small_bias* on a small
+        folio; with *pincount*, a large folio's ``_pincount`` gains *refs[i]*
+        too (``try_grab_folio()``'s FOLL_PIN arithmetic). A folio whose
+        ``folio_ref_count()`` reads <= 0 (freed, or already past INT_MAX) is
+        refused, and it and the rest are left unchanged, so the last grab
+        accepted may take a count past INT_MAX, as the kernel's does. Returns how
+        many folios were grabbed."""
+        done = 0
+        for folio, nr in zip(folios, refs):
+            count = folio._refcount
+            if not 0 < count <= REFCOUNT_MAX:
+                break
+            if folio.order:
+                folio._refcount = count + nr
+                if pincount:
+                    folio._pincount += nr
+            else:
+                folio._refcount = count + nr * small_bias
+            done += 1
+        return done
+
+    @staticmethod
+    def folios_put_refs(folios: list[Folio], refs: list[int], small_bias: int = 1, pincount: bool = False) -> None:
+        """``folios_put_refs()``: ``folio_put()`` of *refs[i]* references of each
+        folio, scaled and with ``_pincount`` as :func:`folios_ref_try_add` took
+        them; KernelBug at a ``_pincount`` underflow. A count that stays positive
+        is dropped inline; anything else takes ``folio_put()``'s checks."""
+        for folio, nr in zip(folios, refs):
+            if folio.order:
+                if pincount:
+                    if folio._pincount < nr:
+                        raise KernelBug(f"_pincount underflow on {folio!r}")
+                    folio._pincount -= nr
+            else:
+                nr *= small_bias
+            new = folio._refcount - nr
+            if new > 0 and not folio.flags & _PG_RESERVED:
+                folio._refcount = new
+            else:
+                folio.put(nr)
+
     def mapcount_add(self, nr: int) -> None:
         """*nr* page-table entries more (negative: fewer) map this folio."""
         self._mapcount += nr
@@ -536,48 +580,9 @@ folio_put: Final = Folio.put
 folio_put_check: Final = Folio.put_check
 
 
-def folios_ref_try_add(folios: list[Folio], refs: list[int], small_bias: int = 1, pincount: bool = False) -> int:
-    """``folio_ref_try_add()`` on each folio in turn, one atomic update each:
-    *refs[i]* references on ``folios[i]``, times *small_bias* on a small
-    folio; with *pincount*, a large folio's ``_pincount`` gains *refs[i]*
-    too (``try_grab_folio()``'s FOLL_PIN arithmetic). A folio whose
-    ``folio_ref_count()`` reads <= 0 (freed, or already past INT_MAX) is
-    refused, and it and the rest are left unchanged, so the last grab
-    accepted may take a count past INT_MAX, as the kernel's does. Returns how
-    many folios were grabbed."""
-    done = 0
-    for folio, nr in zip(folios, refs):
-        count = folio._refcount
-        if not 0 < count <= REFCOUNT_MAX:
-            break
-        if folio.order:
-            folio._refcount = count + nr
-            if pincount:
-                folio._pincount += nr
-        else:
-            folio._refcount = count + nr * small_bias
-        done += 1
-    return done
-
-
-def folios_put_refs(folios: list[Folio], refs: list[int], small_bias: int = 1, pincount: bool = False) -> None:
-    """``folios_put_refs()``: ``folio_put()`` of *refs[i]* references of each
-    folio, scaled and with ``_pincount`` as :func:`folios_ref_try_add` took
-    them; KernelBug at a ``_pincount`` underflow. A count that stays positive
-    is dropped inline; anything else takes ``folio_put()``'s checks."""
-    for folio, nr in zip(folios, refs):
-        if folio.order:
-            if pincount:
-                if folio._pincount < nr:
-                    raise KernelBug(f"_pincount underflow on {folio!r}")
-                folio._pincount -= nr
-        else:
-            nr *= small_bias
-        new = folio._refcount - nr
-        if new > 0 and not folio.flags & _PG_RESERVED:
-            folio._refcount = new
-        else:
-            folio.put(nr)
+#: Batches of the page_ref helpers: one loop, no call per folio.
+folios_ref_try_add: Final = Folio.folios_ref_try_add
+folios_put_refs: Final = Folio.folios_put_refs
 
 
 #: The shared zero page: mapped for reads of never-written anonymous memory;
