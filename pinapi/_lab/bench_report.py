@@ -36,7 +36,8 @@ from .blocks import generated_blocks, regenerate
 from .svg import PALETTE, Series, log_log_chart
 
 __all__ = [
-    "WORKLOADS", "SECTIONS", "Workload", "Run", "Measured", "measure_all", "run_block", "write_report", "add_bench_parser",
+    "WORKLOADS", "SECTIONS", "Workload", "Run", "Measured", "measure_all", "run_isolated", "run_block", "write_report",
+    "add_bench_parser",
 ]  # fmt: skip
 
 T = TypeVar("T")
@@ -118,9 +119,17 @@ class Measured:
 
 
 def _isolated(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in a forked child process, which exits after it."""
-    with multiprocessing.get_context("fork").Pool(1) as pool:
+    """``fn(*args)`` in a new interpreter (spawned, not forked: a fork would
+    reuse memory its parent freed, and hide the run's own growth), which
+    exits after it."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(fn, args)
+
+
+def run_isolated(argv: list[str]) -> Run:
+    """A ``pinapi bench`` command line run in a process of its own, so its
+    resident-memory figures (touching cost, peak RSS) are its own."""
+    return Run(argv, _isolated(bench_results, argv))
 
 
 def traced_touch(size: int, thp: bool) -> tuple[int, int, int, list[tuple[str, str, int]]]:
@@ -167,7 +176,7 @@ def measure_all(scale: float = 1.0, progress: Callable[[str], None] = lambda lin
             runs[name] = Run(argv, skipped=f"this pinapi bench has no {missing[0]} option")
         else:
             progress(f"pinapi bench --report: {i}/{len(WORKLOADS)}: {' '.join(argv)} ({time.monotonic() - t0:.0f} s)")
-            runs[name] = Run(argv, _isolated(bench_results, argv))
+            runs[name] = run_isolated(argv)
     traced: dict[str, tuple[int, int, int, list[tuple[str, str, int]]]] = {}
     for kind, (size, thp, folio) in _TRACED.items():
         progress(f"pinapi bench --report: traced touch, {kind} ({time.monotonic() - t0:.0f} s)")

@@ -20,8 +20,8 @@ from typing import Any, Final
 
 from .._tools.bench import MODES as BENCH_MODES
 from .._tools.checkout import ROOT, require_checkout
-from .._tools.bench import bench_results, map_region, run_modes
-from .bench_report import Run, run_block
+from .._tools.bench import map_region, run_modes
+from .bench_report import run_block, run_isolated
 from .c_contract import CError, Cell, build_table, conversion_table, detection_table, measure
 from .blocks import generated_blocks, regenerate
 from .checker_table import CHECKERS, CHECKERS_DOC, before_results, gallery_results, table
@@ -314,8 +314,7 @@ def _bench_ops_section() -> str:
 def _bench_time_section() -> str:
     """gup_test at 1 GiB, THP and 4 KiB pages: the times beside the kernel
     cost counters, as ``pinapi bench --report`` renders a run."""
-    runs = [Run(argv, bench_results(argv)) for argv in (["--size", "1G", "--thp", "--repeats", "3"],
-                                                        ["--size", "1G", "--repeats", "3"])]  # fmt: skip
+    runs = [run_isolated(argv) for argv in (["--size", "1G", "--thp", "--repeats", "3"], ["--size", "1G", "--repeats", "3"])]
     return "\n\n".join([f"Measured {_machine()}.", *(run_block(run) for run in runs)])
 
 
