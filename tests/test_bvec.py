@@ -10,7 +10,7 @@ import pytest
 
 import pinapi
 from pinapi import lowlevel
-from helpers import state
+from helpers import fill, pattern, state
 from pinapi import (
     FOLL_LONGTERM, FOLL_WRITE, MADV_HUGEPAGE, MAP_ANONYMOUS, MAP_HUGE_1GB, MAP_HUGE_2MB,
     MAP_HUGETLB, MAP_PRIVATE, MM, PAGE_SIZE, PMD_SIZE, PROT_READ, PUD_SIZE, TASK_SIZE, BvecSegment,
@@ -317,9 +317,9 @@ def test_a_run_of_pmd_mapped_thps_stops_where_one_is_not(mm: MM, owner: VaddrPin
     mm.madvise(a, 6 * PMD_SIZE, MADV_HUGEPAGE)
     if breaker == "base pages":
         mm.madvise(a + 2 * PMD_SIZE, PMD_SIZE, pinapi.MADV_NOHUGEPAGE)
-    for i in range(6):
-        if i != 2 or breaker != "untouched":
-            mm.write(a + i * PMD_SIZE, bytes([i + 1]) * PMD_SIZE)
+    per_pmd = PMD_SIZE // PAGE_SIZE
+    written = [i for i in range(6 * per_pmd) if i // per_pmd != 2 or breaker != "untouched"]
+    fill(mm, a, written)
     if breaker == "pte-mapped":
         mm.mprotect(a + 2 * PMD_SIZE, PAGE_SIZE, PROT_READ)  # splits the PMD; the THP stays whole
         mm.mprotect(a + 2 * PMD_SIZE, PAGE_SIZE, PROT_READ | pinapi.PROT_WRITE)
@@ -334,4 +334,7 @@ def test_a_run_of_pmd_mapped_thps_stops_where_one_is_not(mm: MM, owner: VaddrPin
                 runs.append([page.pfn, 1])
         assert [[s.pfn, s.length // PAGE_SIZE] for s in bvec] == runs
         assert len(bvec) == (5 + 512 if breaker == "base pages" else 6)
-        assert [s.read(0, 1) for s in bvec][:2] == [b"\1", b"\2"] and bvec[-1].read(0, 1) == b"\6"
+        data = b"".join(s.read(0, s.length) for s in bvec)
+        assert [i for i in written if data[i * PAGE_SIZE : (i + 1) * PAGE_SIZE] != pattern(i)] == []
+        untouched = sorted(set(range(6 * per_pmd)) - set(written))  # faulted in by the pin: zeroes
+        assert [i for i in untouched if data[i * PAGE_SIZE : (i + 1) * PAGE_SIZE] != bytes(PAGE_SIZE)] == []
